@@ -1,0 +1,22 @@
+// Package clock is the time port of the core. Components never read the wall
+// clock: the simulator supplies virtual time from its event queue and real mode
+// supplies the wall clock. Timers fire by calling back into the component on the
+// driver's single control loop, so core code never needs locks for timer state.
+package clock
+
+import "time"
+
+// Clock tells the time and runs a function once a duration has passed.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc arranges for f to run on the driver's control loop after d.
+	// A non-positive d runs f as soon as the loop is free, never synchronously.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc.
+type Timer interface {
+	// Stop prevents the timer from firing. It reports whether the call stopped
+	// it, false if it had already fired or been stopped.
+	Stop() bool
+}
