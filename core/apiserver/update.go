@@ -1,0 +1,201 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drydock-sim/drydock/core/api"
+)
+
+// Subresources an update can target.
+const (
+	SubresourceStatus   = "status"
+	SubresourceFinalize = "finalize" // namespaces: spec.finalizers
+)
+
+// Update replaces an object (subresource "") or its status ("status"). A set
+// resourceVersion must match the stored one (409 Conflict otherwise); an empty
+// one makes the update unconditional, as Kubernetes allows for these types.
+func (s *Server) Update(ctx context.Context, in api.Object, subresource string) (api.Object, error) {
+	r, err := api.For(in)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	ns := in.GetNamespace()
+	if r.Namespaced && ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	if !r.Namespaced {
+		ns = ""
+	}
+	if subresource != "" && !r.HasSubresource(subresource) {
+		return nil, apierrors.NewNotFound(r.GroupResource(), in.GetName()+"/"+subresource)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, err := s.store.Get(r.Key(ns, in.GetName()))
+	if err != nil {
+		return nil, storeError(err, r, in.GetName())
+	}
+	old := cur.(api.Object)
+	if rv := in.GetResourceVersion(); rv != "" && rv != old.GetResourceVersion() {
+		return nil, conflict(r, in.GetName())
+	}
+	obj := in.DeepCopyObject().(api.Object)
+	obj.SetNamespace(ns)
+	return s.updateLocked(r, old, obj, subresource)
+}
+
+// updateLocked writes obj over old. s.mu must be held; obj is owned by the call.
+func (s *Server) updateLocked(r *api.Resource, old, obj api.Object, subresource string) (api.Object, error) {
+	if obj.GetUID() != "" && obj.GetUID() != old.GetUID() {
+		return nil, apierrors.NewConflict(r.GroupResource(), obj.GetName(),
+			fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", obj.GetUID(), old.GetUID()))
+	}
+	// Fields the API server owns.
+	obj.SetUID(old.GetUID())
+	obj.SetCreationTimestamp(old.GetCreationTimestamp())
+	obj.SetDeletionTimestamp(old.GetDeletionTimestamp())
+	obj.SetDeletionGracePeriodSeconds(old.GetDeletionGracePeriodSeconds())
+	obj.SetGeneration(old.GetGeneration())
+	obj.SetResourceVersion(old.GetResourceVersion())
+	obj.SetManagedFields(nil)
+	if obj.GetGenerateName() == "" {
+		obj.SetGenerateName(old.GetGenerateName())
+	}
+
+	switch subresource {
+	case SubresourceStatus:
+		keepAllButStatus(old, obj)
+	case SubresourceFinalize:
+		n, o := obj.(*corev1.Namespace), old.(*corev1.Namespace)
+		fin := n.Spec.Finalizers
+		*n = *o.DeepCopy()
+		n.Spec.Finalizers = fin
+	default:
+		keepStatus(old, obj)
+		// A deleting object may lose finalizers but not gain new ones.
+		if old.GetDeletionTimestamp() != nil && hasNewFinalizer(old.GetFinalizers(), obj.GetFinalizers()) {
+			return nil, apierrors.NewForbidden(r.GroupResource(), obj.GetName(),
+				fmt.Errorf("no new finalizers can be added if the object is being deleted"))
+		}
+	}
+	api.Default(obj)
+	if r.HasGeneration && subresource == "" && !specEqual(old, obj) {
+		obj.SetGeneration(old.GetGeneration() + 1)
+	}
+	if errs := api.Validate(r, obj, old); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(r.GVK().GroupKind(), obj.GetName(), errs)
+	}
+	api.SetTypeMeta(obj)
+	if apiequality.Semantic.DeepEqual(old, obj) {
+		// A no-op write changes nothing, not even the resourceVersion.
+		return old, nil
+	}
+	key := r.Key(obj.GetNamespace(), obj.GetName())
+	oldRev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
+	if finalized(obj) {
+		if _, _, err := s.store.Delete(key, oldRev); err != nil {
+			return nil, storeError(err, r, obj.GetName())
+		}
+		s.releaseService(obj)
+		return obj, nil
+	}
+	if _, err := s.store.Update(key, obj, oldRev); err != nil {
+		return nil, storeError(err, r, obj.GetName())
+	}
+	return obj, nil
+}
+
+// finalized reports whether a deleting object has no finalizers left and so
+// must now be removed from storage.
+func finalized(obj api.Object) bool {
+	if obj.GetDeletionTimestamp() == nil || len(obj.GetFinalizers()) > 0 {
+		return false
+	}
+	if ns, ok := obj.(*corev1.Namespace); ok && len(ns.Spec.Finalizers) > 0 {
+		return false
+	}
+	if p, ok := obj.(*corev1.Pod); ok {
+		// Pods on a node are removed by the kubelet's final delete, not here.
+		return p.Spec.NodeName == "" || (p.DeletionGracePeriodSeconds != nil && *p.DeletionGracePeriodSeconds == 0)
+	}
+	return true
+}
+
+func hasNewFinalizer(old, cur []string) bool {
+	have := map[string]bool{}
+	for _, f := range old {
+		have[f] = true
+	}
+	for _, f := range cur {
+		if !have[f] {
+			return true
+		}
+	}
+	return false
+}
+
+// keepStatus makes a main-resource update leave status alone.
+func keepStatus(old, obj api.Object) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		o.Status = old.(*corev1.Pod).Status
+	case *appsv1.Deployment:
+		o.Status = old.(*appsv1.Deployment).Status
+	case *appsv1.ReplicaSet:
+		o.Status = old.(*appsv1.ReplicaSet).Status
+	case *corev1.Service:
+		o.Status = old.(*corev1.Service).Status
+	case *corev1.Namespace:
+		o.Status = old.(*corev1.Namespace).Status
+		o.Spec.Finalizers = old.(*corev1.Namespace).Spec.Finalizers
+	case *corev1.Node:
+		o.Status = old.(*corev1.Node).Status
+	}
+}
+
+// keepAllButStatus makes a status update change only status (and, as in
+// Kubernetes, labels and annotations are left as stored).
+func keepAllButStatus(old, obj api.Object) {
+	meta := func() {
+		obj.SetLabels(old.GetLabels())
+		obj.SetAnnotations(old.GetAnnotations())
+		obj.SetFinalizers(old.GetFinalizers())
+		obj.SetOwnerReferences(old.GetOwnerReferences())
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		o.Spec = old.(*corev1.Pod).Spec
+	case *appsv1.Deployment:
+		o.Spec = old.(*appsv1.Deployment).Spec
+	case *appsv1.ReplicaSet:
+		o.Spec = old.(*appsv1.ReplicaSet).Spec
+	case *corev1.Service:
+		o.Spec = old.(*corev1.Service).Spec
+	case *corev1.Namespace:
+		o.Spec = old.(*corev1.Namespace).Spec
+	case *corev1.Node:
+		o.Spec = old.(*corev1.Node).Spec
+	}
+	meta()
+}
+
+func specEqual(old, obj api.Object) bool {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		return apiequality.Semantic.DeepEqual(o.Spec, old.(*corev1.Pod).Spec)
+	case *appsv1.Deployment:
+		return apiequality.Semantic.DeepEqual(o.Spec, old.(*appsv1.Deployment).Spec)
+	case *appsv1.ReplicaSet:
+		return apiequality.Semantic.DeepEqual(o.Spec, old.(*appsv1.ReplicaSet).Spec)
+	}
+	return true
+}
