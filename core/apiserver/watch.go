@@ -135,7 +135,9 @@ func (h *hub) attach(w *watcher, from int64) error {
 	} else {
 		h.all[w] = struct{}{}
 	}
-	h.mu.Unlock()
+	// Replay under the lock: a concurrent dispatch either ran before (its
+	// event is in the replay) or waits until the replay is done.
+	defer h.mu.Unlock()
 	for _, ev := range replay {
 		w.deliver(ev)
 	}

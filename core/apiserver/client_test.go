@@ -1,0 +1,5 @@
+package apiserver
+
+import "github.com/drydock-sim/drydock/core/client"
+
+var _ client.Interface = (*Server)(nil)
