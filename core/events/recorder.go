@@ -39,14 +39,18 @@ type APIRecorder struct {
 	Component string // source.component, e.g. "default-scheduler"
 	Host      string // source.host, e.g. the node name for kubelets
 	// Tap, if set, sees every event as recorded (the simulator's trace).
-	Tap  func(ev *corev1.Event)
-	seen map[string]*corev1.Event
+	Tap      func(ev *corev1.Event)
+	seen     map[string]*corev1.Event
+	lastName int64
 }
+
+// maxSeen bounds the aggregation cache, like client-go's 4096-entry LRU.
+const maxSeen = 4096
 
 // Event records one occurrence. Failures to write are dropped, as in
 // Kubernetes: events are best effort.
 func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
-	if r.seen == nil {
+	if r.seen == nil || len(r.seen) >= maxSeen {
 		r.seen = map[string]*corev1.Event{}
 	}
 	ref := Reference(obj)
@@ -72,7 +76,7 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 		delete(r.seen, key)
 	}
 	ev := &corev1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", ref.Name, r.Clock.Now().UnixNano()), Namespace: ns},
+		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", ref.Name, r.nameStamp()), Namespace: ns},
 		InvolvedObject:      ref,
 		Reason:              reason,
 		Message:             message,
@@ -103,4 +107,15 @@ func Reference(obj api.Object) corev1.ObjectReference {
 		ref.APIVersion = r.APIVersion()
 	}
 	return ref
+}
+
+// nameStamp is the event name suffix: the time in nanoseconds as Kubernetes
+// uses, made unique when several events share one (virtual) instant.
+func (r *APIRecorder) nameStamp() int64 {
+	n := r.Clock.Now().UnixNano()
+	if n <= r.lastName {
+		n = r.lastName + 1
+	}
+	r.lastName = n
+	return n
 }

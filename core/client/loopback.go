@@ -1,0 +1,79 @@
+package client
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/core/apiserver"
+	"github.com/drydock-sim/drydock/core/clock"
+)
+
+var _ Interface = (*apiserver.Server)(nil)
+
+// Loopback is an in-process client: calls go straight to the API server and
+// watch events reach the caller on the driver loop (through the clock) after
+// a latency, never synchronously, and in order per watch.
+type Loopback struct {
+	Server *apiserver.Server
+	Clock  clock.Clock
+	// Latency, if set, gives the delay of each watch event's delivery.
+	Latency func() time.Duration
+}
+
+var _ Interface = (*Loopback)(nil)
+
+func (l *Loopback) Create(ctx context.Context, obj api.Object, opts metav1.CreateOptions) (api.Object, error) {
+	return l.Server.Create(ctx, obj, opts)
+}
+func (l *Loopback) Get(ctx context.Context, r *api.Resource, ns, name string) (api.Object, error) {
+	return l.Server.Get(ctx, r, ns, name)
+}
+func (l *Loopback) List(ctx context.Context, r *api.Resource, ns string, opts metav1.ListOptions) ([]api.Object, string, error) {
+	return l.Server.List(ctx, r, ns, opts)
+}
+func (l *Loopback) Update(ctx context.Context, obj api.Object, subresource string) (api.Object, error) {
+	return l.Server.Update(ctx, obj, subresource)
+}
+func (l *Loopback) Patch(ctx context.Context, r *api.Resource, ns, name string, pt types.PatchType, data []byte, subresource string) (api.Object, error) {
+	return l.Server.Patch(ctx, r, ns, name, pt, data, subresource)
+}
+func (l *Loopback) Delete(ctx context.Context, r *api.Resource, ns, name string, opts metav1.DeleteOptions) (api.Object, bool, error) {
+	return l.Server.Delete(ctx, r, ns, name, opts)
+}
+func (l *Loopback) Bind(ctx context.Context, b *corev1.Binding) error { return l.Server.Bind(ctx, b) }
+func (l *Loopback) Evict(ctx context.Context, e *policyv1.Eviction) error {
+	return l.Server.Evict(ctx, e)
+}
+
+// Watch forwards events through the clock so they arrive on the loop.
+func (l *Loopback) Watch(ctx context.Context, r *api.Resource, ns string, opts metav1.ListOptions, fn func(api.WatchEvent)) (func(), error) {
+	var last time.Time
+	stopped := false
+	cancel, err := l.Server.Watch(ctx, r, ns, opts, func(ev api.WatchEvent) {
+		var d time.Duration
+		if l.Latency != nil {
+			d = l.Latency()
+		}
+		now := l.Clock.Now()
+		at := now.Add(d)
+		if at.Before(last) {
+			at = last // keep the watch's events in order
+		}
+		last = at
+		l.Clock.AfterFunc(at.Sub(now), func() {
+			if !stopped {
+				fn(ev)
+			}
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() { stopped = true; cancel() }, nil
+}
