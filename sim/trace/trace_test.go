@@ -1,0 +1,45 @@
+package trace
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestLinesAreJSONAndHashIsStable(t *testing.T) {
+	recs := []Record{
+		{Kind: "api", Op: "ADDED", Rev: 7, Object: "Pod/default/web-abc", Node: "n1", Detail: "phase=Pending"},
+		{Kind: "fault", Op: "crashNode", Node: "n1", Detail: `quote " and \ backslash`},
+		{Kind: "action", Op: "scale"},
+	}
+	var a, b bytes.Buffer
+	wa, wb := New(&a), New(&b)
+	for i, r := range recs {
+		wa.Add(time.Duration(i)*time.Second, r)
+		wb.Add(time.Duration(i)*time.Second, r)
+	}
+	if wa.Hash() != wb.Hash() || a.String() != b.String() {
+		t.Fatal("same records gave different traces")
+	}
+	lines := bytes.Split(bytes.TrimSpace(a.Bytes()), []byte("\n"))
+	if len(lines) != len(recs) {
+		t.Fatalf("got %d lines, want %d", len(lines), len(recs))
+	}
+	for i, l := range lines {
+		var got Record
+		if err := json.Unmarshal(l, &got); err != nil {
+			t.Fatalf("line %d %q: %v", i, l, err)
+		}
+		want := recs[i]
+		want.T = int64(i) * 1000
+		if got != want {
+			t.Errorf("line %d = %+v, want %+v", i, got, want)
+		}
+	}
+	wc := New(nil)
+	wc.Add(0, Record{Kind: "api", Op: "ADDED", Rev: 8})
+	if wc.Hash() == wa.Hash() {
+		t.Error("different records gave the same hash")
+	}
+}
