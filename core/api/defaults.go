@@ -46,9 +46,6 @@ func Default(obj Object) {
 		if o.Status.Phase == "" {
 			o.Status.Phase = corev1.NamespaceActive
 		}
-		if len(o.Spec.Finalizers) == 0 {
-			o.Spec.Finalizers = []corev1.FinalizerName{corev1.FinalizerKubernetes}
-		}
 	case *corev1.Node:
 		if o.Status.Allocatable == nil && o.Status.Capacity != nil {
 			o.Status.Allocatable = o.Status.Capacity.DeepCopy()

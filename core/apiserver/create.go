@@ -96,6 +96,9 @@ func resetStatusOnCreate(obj api.Object) {
 		o.Status = corev1.ServiceStatus{}
 	case *corev1.Namespace:
 		o.Status = corev1.NamespaceStatus{}
+		// The namespace controller's finalizer: content is deleted before
+		// the namespace goes.
+		o.Spec.Finalizers = []corev1.FinalizerName{corev1.FinalizerKubernetes}
 	}
 }
 
