@@ -186,8 +186,13 @@ func (p *Proxy) sync() {
 			p.stats.LastApply = now
 		}
 	}
-	// Failures are retried with the periodic resync, as kube-proxy does.
-	p.schedule(now.Add(p.cfg.SyncPeriod))
+	// The next full resync is SyncPeriod after the last successful apply;
+	// failures are retried SyncPeriod later, as kube-proxy does.
+	next := now.Add(p.cfg.SyncPeriod)
+	if p.inSync {
+		next = p.stats.LastApply.Add(p.cfg.SyncPeriod)
+	}
+	p.schedule(next)
 }
 
 // recompute refreshes the rules of dirty Services (or all of them after

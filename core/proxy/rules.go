@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"time"
@@ -17,7 +18,7 @@ const DefaultAffinityTimeout = 10800 * time.Second
 // None), Services without a ClusterIP yet, and ExternalName Services get no
 // rules, as in kube-proxy. A Service with no Endpoints object, or none ready,
 // still gets its rule, with no endpoints, so traffic to it is rejected.
-// Inputs are not modified; when a Service appears twice the later one wins.
+// Inputs are not modified; when a Service appears twice the later copy wins.
 func Rules(services []*corev1.Service, endpoints []*corev1.Endpoints) RuleSet {
 	eps := make(map[[2]string]*corev1.Endpoints, len(endpoints))
 	for _, ep := range endpoints {
@@ -25,24 +26,26 @@ func Rules(services []*corev1.Service, endpoints []*corev1.Endpoints) RuleSet {
 			eps[[2]string{ep.Namespace, ep.Name}] = ep
 		}
 	}
+	// A Service listed twice resolves to its later copy, whole.
+	last := make(map[[2]string]int, len(services))
+	for i, svc := range services {
+		if svc != nil {
+			last[[2]string{svc.Namespace, svc.Name}] = i
+		}
+	}
 	var ports []ServicePort
-	for _, svc := range services {
+	for i, svc := range services {
 		if svc == nil {
 			continue
 		}
-		ports = append(ports, ServicePorts(svc, eps[[2]string{svc.Namespace, svc.Name}])...)
-	}
-	// Stable sort then keep the last of equal names, so a duplicate Service
-	// in the input resolves the same way every time.
-	slices.SortStableFunc(ports, func(a, b ServicePort) int { return a.Name.Compare(b.Name) })
-	out := ports[:0]
-	for i := range ports {
-		if i+1 < len(ports) && ports[i+1].Name == ports[i].Name {
+		k := [2]string{svc.Namespace, svc.Name}
+		if last[k] != i {
 			continue
 		}
-		out = append(out, ports[i])
+		ports = append(ports, ServicePorts(svc, eps[k])...)
 	}
-	return RuleSet{Ports: out}
+	slices.SortFunc(ports, func(a, b ServicePort) int { return a.Name.Compare(b.Name) })
+	return RuleSet{Ports: ports}
 }
 
 // ServicePorts computes the rules of one Service given its Endpoints object
@@ -156,59 +159,31 @@ func readyEndpoints(ep *corev1.Endpoints, portName string, proto corev1.Protocol
 }
 
 // sortEndpoints orders by numeric address (unparsable addresses last, by
-// text), then port.
+// text), then port, then the remaining fields so that the survivor of
+// deduplication is fixed.
 func sortEndpoints(eps []Endpoint) {
 	if len(eps) < 2 {
 		return
 	}
 	type keyed struct {
+		bad  bool // unparsable address
 		addr netip.Addr
-		ok   bool
 		e    Endpoint
 	}
 	ks := make([]keyed, len(eps))
 	for i, e := range eps {
 		a, err := netip.ParseAddr(e.IP)
-		ks[i] = keyed{a, err == nil, e}
+		ks[i] = keyed{err != nil, a, e}
 	}
 	slices.SortFunc(ks, func(a, b keyed) int {
-		switch {
-		case a.ok && b.ok:
-			if c := a.addr.Compare(b.addr); c != 0 {
-				return c
-			}
-		case a.ok != b.ok:
-			if a.ok {
-				return -1
-			}
-			return 1
-		default:
-			if a.e.IP != b.e.IP {
-				if a.e.IP < b.e.IP {
-					return -1
-				}
-				return 1
-			}
-		}
-		if a.e.Port != b.e.Port {
-			if a.e.Port < b.e.Port {
+		if a.bad != b.bad {
+			if b.bad {
 				return -1
 			}
 			return 1
 		}
-		// Same ip:port: order by the rest so the survivor of dedup is fixed.
-		if a.e.NodeName != b.e.NodeName {
-			if a.e.NodeName < b.e.NodeName {
-				return -1
-			}
-			return 1
-		}
-		if a.e.Pod < b.e.Pod {
-			return -1
-		} else if a.e.Pod > b.e.Pod {
-			return 1
-		}
-		return 0
+		return cmp.Or(a.addr.Compare(b.addr), cmp.Compare(a.e.IP, b.e.IP), cmp.Compare(a.e.Port, b.e.Port),
+			cmp.Compare(a.e.NodeName, b.e.NodeName), cmp.Compare(a.e.Pod, b.e.Pod))
 	})
 	for i := range ks {
 		eps[i] = ks[i].e
