@@ -157,7 +157,7 @@ func (n *Network) Send(req Request, r *rand.Rand) (PodAddr, error) {
 		if t.down {
 			return PodAddr{}, fmt.Errorf("%w: %q", ErrNodeDown, t.node)
 		}
-		p := t.nodePort[nodePortKey{req.DstPort, req.Protocol}]
+		p := t.nodePort.get(nodePortKey{req.DstPort, req.Protocol})
 		if p == nil {
 			return PodAddr{}, proxy.ErrNoRule
 		}
@@ -172,7 +172,7 @@ func (n *Network) Send(req Request, r *rand.Rand) (PodAddr, error) {
 		if t.down {
 			return PodAddr{}, fmt.Errorf("%w: %q", ErrNodeDown, t.node)
 		}
-		if p := t.external[dest{req.DstIP, req.DstPort, req.Protocol}]; p != nil {
+		if p := t.external.get(dest{req.DstIP, req.DstPort, req.Protocol}); p != nil {
 			return t.forward(p, p.ExternalEndpoints(t.node, false), req.ClientIP, r)
 		}
 	}

@@ -7,6 +7,7 @@ package traffic
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,10 +48,13 @@ type Table struct {
 	clock clock.Clock
 	down  bool
 
-	rules     proxy.RuleSet
-	clusterIP map[dest]*proxy.ServicePort
-	external  map[dest]*proxy.ServicePort
-	nodePort  map[nodePortKey]*proxy.ServicePort
+	rules proxy.RuleSet
+	// Each address maps to the Service ports claiming it, sorted by name;
+	// the first wins. Valid clusters have one claimant; ordering conflicts
+	// by name makes the winner independent of the order of applies.
+	clusterIP claims[dest]
+	external  claims[dest]
+	nodePort  claims[nodePortKey]
 	affinity  map[affinityKey]affinityEntry
 	applies   int
 }
@@ -59,8 +63,8 @@ type Table struct {
 // times session affinity.
 func NewTable(node string, clk clock.Clock, ips ...string) *Table {
 	return &Table{node: node, ips: append([]string(nil), ips...), clock: clk,
-		clusterIP: map[dest]*proxy.ServicePort{}, external: map[dest]*proxy.ServicePort{},
-		nodePort: map[nodePortKey]*proxy.ServicePort{}, affinity: map[affinityKey]affinityEntry{}}
+		clusterIP: claims[dest]{}, external: claims[dest]{},
+		nodePort: claims[nodePortKey]{}, affinity: map[affinityKey]affinityEntry{}}
 }
 
 var _ proxy.Backend = (*Table)(nil)
@@ -103,43 +107,61 @@ func (t *Table) Apply(rs proxy.RuleSet) error {
 }
 
 func (t *Table) index(p *proxy.ServicePort) {
-	t.clusterIP[dest{p.ClusterIP, p.Port, p.Name.Protocol}] = p
+	t.clusterIP.add(dest{p.ClusterIP, p.Port, p.Name.Protocol}, p)
 	for _, ip := range p.ExternalIPs {
-		t.external[dest{ip, p.Port, p.Name.Protocol}] = p
+		t.external.add(dest{ip, p.Port, p.Name.Protocol}, p)
 	}
 	if p.NodePort != 0 {
-		t.nodePort[nodePortKey{p.NodePort, p.Name.Protocol}] = p
+		t.nodePort.add(nodePortKey{p.NodePort, p.Name.Protocol}, p)
 	}
 }
 
 func (t *Table) unindex(p *proxy.ServicePort) {
-	// Only remove entries still owned by this Service port, so a duplicate
-	// address handed to another port in the same Apply survives.
-	del := func(m map[dest]*proxy.ServicePort, k dest) {
-		if cur, ok := m[k]; ok && cur.Name == p.Name {
-			delete(m, k)
-		}
-	}
-	del(t.clusterIP, dest{p.ClusterIP, p.Port, p.Name.Protocol})
+	t.clusterIP.remove(dest{p.ClusterIP, p.Port, p.Name.Protocol}, p.Name)
 	for _, ip := range p.ExternalIPs {
-		del(t.external, dest{ip, p.Port, p.Name.Protocol})
+		t.external.remove(dest{ip, p.Port, p.Name.Protocol}, p.Name)
 	}
 	if p.NodePort != 0 {
-		k := nodePortKey{p.NodePort, p.Name.Protocol}
-		if cur, ok := t.nodePort[k]; ok && cur.Name == p.Name {
-			delete(t.nodePort, k)
-		}
+		t.nodePort.remove(nodePortKey{p.NodePort, p.Name.Protocol}, p.Name)
 	}
+}
+
+type claims[K comparable] map[K][]*proxy.ServicePort
+
+func (c claims[K]) get(k K) *proxy.ServicePort {
+	if ps := c[k]; len(ps) > 0 {
+		return ps[0]
+	}
+	return nil
+}
+
+func (c claims[K]) add(k K, p *proxy.ServicePort) {
+	ps := c[k]
+	i, _ := slices.BinarySearchFunc(ps, p.Name, func(q *proxy.ServicePort, n proxy.ServicePortName) int { return q.Name.Compare(n) })
+	c[k] = slices.Insert(ps, i, p)
+}
+
+func (c claims[K]) remove(k K, name proxy.ServicePortName) {
+	ps := c[k]
+	i, ok := slices.BinarySearchFunc(ps, name, func(q *proxy.ServicePort, n proxy.ServicePortName) int { return q.Name.Compare(n) })
+	if !ok {
+		return
+	}
+	if len(ps) == 1 {
+		delete(c, k)
+		return
+	}
+	c[k] = slices.Delete(ps, i, i+1)
 }
 
 // lookupService finds the rule for traffic to ip:port leaving a pod on this
 // node (ClusterIPs and external IPs are captured on the client's node).
 func (t *Table) lookupService(ip string, port int32, proto corev1.Protocol) (p *proxy.ServicePort, external bool) {
 	k := dest{ip, port, proto}
-	if p := t.clusterIP[k]; p != nil {
+	if p := t.clusterIP.get(k); p != nil {
 		return p, false
 	}
-	return t.external[k], true
+	return t.external.get(k), true
 }
 
 // pick chooses an endpoint among candidates. With ClientIP affinity a
