@@ -1,0 +1,26 @@
+package replicaset
+
+import (
+	"testing"
+
+	"github.com/drydock-sim/drydock/core/api"
+)
+
+// BenchmarkScaleUp1000 reconciles a ReplicaSet from 0 to 1000 pods (two
+// syncs of BurstReplicas, every pod written through the API server and
+// seen back through the watch).
+func BenchmarkScaleUp1000(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e := setup(b, 0)
+		b.StartTimer()
+		e.h.Create(newRS("web", 1000))
+		e.h.Settle()
+		b.StopTimer()
+		if n := len(e.h.List(api.Pods, "default", "")); n != 1000 {
+			b.Fatalf("pods = %d", n)
+		}
+		b.ReportMetric(float64(e.c.Runner.Reconciles), "reconciles/op")
+		b.StartTimer()
+	}
+}

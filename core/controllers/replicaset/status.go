@@ -1,0 +1,98 @@
+package replicaset
+
+import (
+	"context"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/drydock-sim/drydock/core/api"
+)
+
+// Reasons of the ReplicaFailure condition.
+const (
+	ReasonFailedCreate = "FailedCreate"
+	ReasonFailedDelete = "FailedDelete"
+)
+
+// calculateStatus counts the claimed active pods and carries a
+// ReplicaFailure condition while creating or deleting fails.
+func (c *Controller) calculateStatus(rs *appsv1.ReplicaSet, pods []*corev1.Pod, manageErr error) appsv1.ReplicaSetStatus {
+	st := *rs.Status.DeepCopy()
+	now := c.cfg.Clock.Now()
+	tmpl := labels.SelectorFromSet(rs.Spec.Template.Labels)
+	var full, ready, avail int32
+	for _, p := range pods {
+		if tmpl.Matches(labels.Set(p.Labels)) {
+			full++
+		}
+		if IsPodReady(p) {
+			ready++
+			if IsPodAvailable(p, rs.Spec.MinReadySeconds, now) {
+				avail++
+			}
+		}
+	}
+	st.Replicas = int32(len(pods))
+	st.FullyLabeledReplicas = full
+	st.ReadyReplicas = ready
+	st.AvailableReplicas = avail
+
+	failure := condition(st.Conditions, appsv1.ReplicaSetReplicaFailure)
+	switch {
+	case manageErr != nil && failure == nil:
+		reason := ReasonFailedCreate
+		if len(pods) > int(*rs.Spec.Replicas) {
+			reason = ReasonFailedDelete
+		}
+		st.Conditions = append(st.Conditions, appsv1.ReplicaSetCondition{
+			Type: appsv1.ReplicaSetReplicaFailure, Status: corev1.ConditionTrue, Reason: reason,
+			Message: manageErr.Error(), LastTransitionTime: metav1.NewTime(now.Truncate(time.Second)),
+		})
+	case manageErr == nil && failure != nil:
+		var keep []appsv1.ReplicaSetCondition
+		for _, cond := range st.Conditions {
+			if cond.Type != appsv1.ReplicaSetReplicaFailure {
+				keep = append(keep, cond)
+			}
+		}
+		st.Conditions = keep
+	}
+	return st
+}
+
+func condition(conds []appsv1.ReplicaSetCondition, t appsv1.ReplicaSetConditionType) *appsv1.ReplicaSetCondition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// updateStatus writes status if it changed, retrying once against a fresh
+// copy on conflict. observedGeneration is the generation this sync read.
+func (c *Controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, st appsv1.ReplicaSetStatus) error {
+	st.ObservedGeneration = rs.Generation
+	if apiequality.Semantic.DeepEqual(rs.Status, st) {
+		return nil
+	}
+	cur := rs
+	for attempt := 0; ; attempt++ {
+		cp := cur.DeepCopy()
+		cp.Status = st
+		_, err := c.cfg.Client.Update(ctx, cp, "status")
+		if err == nil || attempt >= 1 {
+			return err
+		}
+		fresh, gerr := c.cfg.Client.Get(ctx, api.ReplicaSets, rs.Namespace, rs.Name)
+		if gerr != nil {
+			return gerr
+		}
+		cur = fresh.(*appsv1.ReplicaSet)
+	}
+}
