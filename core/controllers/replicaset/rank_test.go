@@ -23,7 +23,9 @@ func readySince(d time.Duration) podOpt {
 	}
 }
 func restarts(n int32) podOpt {
-	return func(p *corev1.Pod) { p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", RestartCount: n}} }
+	return func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", RestartCount: n}}
+	}
 }
 func created(d time.Duration) podOpt {
 	return func(p *corev1.Pod) { p.CreationTimestamp = metav1.NewTime(epoch.Add(d)) }

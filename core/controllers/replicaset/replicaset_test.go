@@ -145,7 +145,9 @@ func TestAdoptionAndRelease(t *testing.T) {
 	e.h.Create(newRS("web", 2))
 	e.h.Settle()
 	rs := e.rs("web")
-	owner := func(name string) *metav1.OwnerReference { return metav1.GetControllerOf(e.h.Get(api.Pods, "default", name)) }
+	owner := func(name string) *metav1.OwnerReference {
+		return metav1.GetControllerOf(e.h.Get(api.Pods, "default", name))
+	}
 	if ref := owner("orphan"); ref == nil || ref.UID != rs.UID {
 		t.Fatalf("orphan not adopted: %+v", ref)
 	}
