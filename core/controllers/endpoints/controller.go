@@ -85,7 +85,7 @@ func New(cfg Config) *Controller {
 	cfg.Pods.AddIndex(PodLabelIndex, podIndexValues)
 	cfg.Services.AddIndex(ServiceSelectorIndex, serviceIndexValues)
 
-	cfg.Services.AddHandler(informer.Handler{
+	register(cfg.Services, informer.Handler{
 		OnAdd: func(obj api.Object) { c.Runner.Enqueue(informer.Key(obj)) },
 		OnUpdate: func(old, cur api.Object) {
 			o, n := old.(*corev1.Service), cur.(*corev1.Service)
@@ -96,7 +96,7 @@ func New(cfg Config) *Controller {
 		},
 		OnDelete: func(obj api.Object) { c.Runner.Enqueue(informer.Key(obj)) },
 	})
-	cfg.Pods.AddHandler(informer.Handler{
+	register(cfg.Pods, informer.Handler{
 		OnAdd: func(obj api.Object) { c.enqueueFor(obj.(*corev1.Pod), nil) },
 		OnUpdate: func(old, cur api.Object) {
 			o, n := old.(*corev1.Pod), cur.(*corev1.Pod)
@@ -118,7 +118,7 @@ func New(cfg Config) *Controller {
 	ownEcho := func(obj api.Object) bool {
 		return c.written[informer.Key(obj)] == obj.GetResourceVersion()
 	}
-	cfg.Endpoints.AddHandler(informer.Handler{
+	register(cfg.Endpoints, informer.Handler{
 		OnAdd: func(obj api.Object) {
 			if !ownEcho(obj) {
 				c.Runner.Enqueue(informer.Key(obj))
@@ -215,4 +215,15 @@ func podReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// register adds h to inf and replays what inf already holds as adds, so a
+// controller built after its informers synced still sees every object.
+func register(inf *informer.Informer, h informer.Handler) {
+	inf.AddHandler(h)
+	if h.OnAdd != nil {
+		for _, obj := range inf.List() {
+			h.OnAdd(obj)
+		}
+	}
 }

@@ -279,3 +279,18 @@ func TestLeftoverEndpointsDeleted(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Services the informer held before the controller was built get Endpoints.
+func TestStartsFromExistingCache(t *testing.T) {
+	h := harness.New(t)
+	svcs, pods, eps := h.Informer(api.Services), h.Informer(api.Pods), h.Informer(api.Endpoints)
+	f := &fixture{t: t, h: h}
+	f.service("default", "web", web, nil)
+	f.pod("default", "a", web, "10.0.0.1", true, nil)
+	h.Settle()
+	New(Config{Client: h.Client, Clock: h.Clock, Services: svcs, Pods: pods, Endpoints: eps})
+	h.Settle()
+	if got := f.summary("default", "web"); got != "http=8080,metrics=9100|a|" {
+		t.Errorf("endpoints = %q", got)
+	}
+}

@@ -79,7 +79,7 @@ func New(cfg Config) *Controller {
 		}
 		return nil
 	})
-	cfg.Nodes.AddHandler(informer.Handler{
+	register(cfg.Nodes, informer.Handler{
 		OnAdd: func(obj api.Object) {
 			n := obj.(*corev1.Node)
 			c.noteTaints(nil, n)
@@ -103,7 +103,7 @@ func New(cfg Config) *Controller {
 			c.Runner.Enqueue(n.Name)
 		},
 	})
-	cfg.Pods.AddHandler(informer.Handler{
+	register(cfg.Pods, informer.Handler{
 		OnAdd:    func(obj api.Object) { c.podChanged(obj.(*corev1.Pod)) },
 		OnUpdate: func(_, cur api.Object) { c.podChanged(cur.(*corev1.Pod)) },
 	})
@@ -166,4 +166,15 @@ func (c *Controller) noteTaints(old, cur *corev1.Node) {
 
 func seenKey(node string, t corev1.Taint) string {
 	return node + "\x00" + t.Key + "\x00" + string(t.Effect)
+}
+
+// register adds h to inf and replays what inf already holds as adds, so a
+// controller built after its informers synced still sees every object.
+func register(inf *informer.Informer, h informer.Handler) {
+	inf.AddHandler(h)
+	if h.OnAdd != nil {
+		for _, obj := range inf.List() {
+			h.OnAdd(obj)
+		}
+	}
 }

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/core/harness"
 )
 
 // A node whose kubelet goes silent: Unknown after the 40s grace period (seen
@@ -221,5 +224,19 @@ func TestNeverPostedNode(t *testing.T) {
 	f.h.Advance(10 * time.Second)
 	if len(f.c.health) != 0 {
 		t.Errorf("health kept for deleted node")
+	}
+}
+
+// Nodes the informer held before the controller was built are monitored.
+func TestStartsFromExistingCache(t *testing.T) {
+	h := harness.New(t)
+	nodes, leases, pods := h.Informer(api.Nodes), h.Informer(api.Leases), h.Informer(api.Pods)
+	f := &fixture{t: t, h: h}
+	f.addNode("n1")
+	h.Settle()
+	New(Config{Client: h.Client, Clock: h.Clock, Nodes: nodes, Leases: leases, Pods: pods})
+	h.Advance(50 * time.Second)
+	if s := readyStatus(f.node("n1")); s != corev1.ConditionUnknown {
+		t.Errorf("ready = %v, want Unknown", s)
 	}
 }
