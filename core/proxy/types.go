@@ -120,8 +120,21 @@ type ServicePort struct {
 func (s *ServicePort) Equal(o *ServicePort) bool {
 	return s.Name == o.Name && s.ClusterIP == o.ClusterIP && s.Port == o.Port && s.NodePort == o.NodePort &&
 		s.AffinityTimeout == o.AffinityTimeout && s.InternalLocal == o.InternalLocal &&
-		s.ExternalLocal == o.ExternalLocal && slices.Equal(s.ExternalIPs, o.ExternalIPs) &&
-		slices.Equal(s.Endpoints, o.Endpoints)
+		s.ExternalLocal == o.ExternalLocal && equalSlices(s.ExternalIPs, o.ExternalIPs) &&
+		equalSlices(s.Endpoints, o.Endpoints)
+}
+
+// equalSlices compares element-wise, with a shortcut for the common case of
+// comparing a rule with a copy of itself: RuleSets are immutable, so rules
+// that did not change share their slices.
+func equalSlices[E comparable](a, b []E) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
 }
 
 // Local returns the endpoints on node, in order. It allocates only when some
