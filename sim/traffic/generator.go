@@ -62,8 +62,9 @@ type Generator struct {
 	Reachable func(podIP string) bool
 	Sink      Sink
 
-	timer clock.Timer
-	sent  int
+	timer   clock.Timer
+	running bool
+	sent    int
 }
 
 // Start sends the first request now and continues at Rate until Stop.
@@ -72,11 +73,13 @@ func (g *Generator) Start() {
 	if g.Rate <= 0 {
 		return
 	}
+	g.running = true
 	g.timer = g.Clock.AfterFunc(0, g.tick)
 }
 
 // Stop ends the traffic.
 func (g *Generator) Stop() {
+	g.running = false
 	if g.timer != nil {
 		g.timer.Stop()
 		g.timer = nil
@@ -87,8 +90,12 @@ func (g *Generator) Stop() {
 func (g *Generator) Sent() int { return g.sent }
 
 func (g *Generator) tick() {
+	g.timer = nil
 	g.Send()
-	g.timer = g.Clock.AfterFunc(g.gap(), g.tick)
+	// The Sink may have stopped the generator.
+	if g.running {
+		g.timer = g.Clock.AfterFunc(g.gap(), g.tick)
+	}
 }
 
 func (g *Generator) gap() time.Duration {

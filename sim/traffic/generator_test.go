@@ -158,3 +158,21 @@ func TestGeneratorPoisson(t *testing.T) {
 		}
 	}
 }
+
+// A Sink may stop its generator from inside Record.
+func TestGeneratorStopFromSink(t *testing.T) {
+	n, clk := twoNodes(t)
+	apply(t, n, webRules(nil), "a")
+	var g *Generator
+	g = &Generator{Clock: clk, Rand: rand.New(rand.NewPCG(1, 2)), Network: n, ClientNode: "a", Service: webName, Rate: 10,
+		Sink: sinkFunc(func(Result) {
+			if g.Sent() == 3 {
+				g.Stop()
+			}
+		})}
+	g.Start()
+	clk.Advance(10 * time.Second)
+	if g.Sent() != 3 || clk.Len() != 0 {
+		t.Errorf("sent %d, pending timers %d; want 3 and none", g.Sent(), clk.Len())
+	}
+}
