@@ -1,0 +1,105 @@
+package framework
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// NodeInfo is the scheduler's view of one node: the node object, the pods
+// counted on it (bound and assumed) and their summed requests. Fields the
+// filters read for every node are copied out of the node object so that the
+// hot loop touches one small struct instead of the large corev1.Node.
+type NodeInfo struct {
+	node *corev1.Node
+	// Name is the node name (also for a node whose object is not known yet).
+	Name string
+	// Pods are the pods counted on the node, in the order they were added.
+	Pods []*PodInfo
+	// Requested sums the pods' requests.
+	Requested Resource
+	// NonZeroRequested sums the pods' non-zero requests, for scoring.
+	NonZeroRequested Resource
+	// Allocatable is the node's status.allocatable cpu and memory.
+	Allocatable Resource
+	// AllowedPods is status.allocatable pods.
+	AllowedPods int64
+	// Unschedulable is spec.unschedulable.
+	Unschedulable bool
+	// Taints and Labels alias the node object's (read-only).
+	Taints []corev1.Taint
+	Labels map[string]string
+	// Generation changes whenever the node or its pods change.
+	Generation int64
+	// index is the position in Snapshot.list, -1 when not listed.
+	index int
+}
+
+// NewNodeInfo builds a NodeInfo for node with no pods.
+func NewNodeInfo(node *corev1.Node) *NodeInfo {
+	ni := &NodeInfo{index: -1}
+	if node != nil {
+		ni.Name = node.Name
+		ni.SetNode(node)
+	}
+	return ni
+}
+
+// Node is the node object, nil when only pods for it are known.
+func (n *NodeInfo) Node() *corev1.Node { return n.node }
+
+// SetNode replaces the node object and refreshes the cached fields.
+func (n *NodeInfo) SetNode(node *corev1.Node) {
+	n.node = node
+	if node == nil {
+		n.Allocatable, n.AllowedPods, n.Unschedulable, n.Taints, n.Labels = Resource{}, 0, false, nil, nil
+		return
+	}
+	n.Name = node.Name
+	al := node.Status.Allocatable
+	n.Allocatable = Resource{}
+	if q, ok := al[corev1.ResourceCPU]; ok {
+		n.Allocatable.MilliCPU = q.MilliValue()
+	}
+	if q, ok := al[corev1.ResourceMemory]; ok {
+		n.Allocatable.Memory = q.Value()
+	}
+	n.AllowedPods = 0
+	if q, ok := al[corev1.ResourcePods]; ok {
+		n.AllowedPods = q.Value()
+	}
+	n.Unschedulable = node.Spec.Unschedulable
+	n.Taints = node.Spec.Taints
+	n.Labels = node.Labels
+}
+
+// AddPod counts pi on the node.
+func (n *NodeInfo) AddPod(pi *PodInfo) {
+	n.Pods = append(n.Pods, pi)
+	n.Requested.Add(pi.Request)
+	n.NonZeroRequested.Add(pi.NonZeroRequest)
+}
+
+// RemovePod stops counting the pod with uid; it reports the removed entry.
+// Nodes hold at most a few hundred pods, so a scan is cheaper than an index.
+func (n *NodeInfo) RemovePod(uid types.UID) *PodInfo {
+	for i, pi := range n.Pods {
+		if pi.Pod.UID == uid {
+			copy(n.Pods[i:], n.Pods[i+1:])
+			n.Pods[len(n.Pods)-1] = nil
+			n.Pods = n.Pods[:len(n.Pods)-1]
+			n.Requested.Sub(pi.Request)
+			n.NonZeroRequested.Sub(pi.NonZeroRequest)
+			return pi
+		}
+	}
+	return nil
+}
+
+// Clone copies the NodeInfo so that pods can be added or removed on the
+// copy (preemption dry runs) without touching the snapshot.
+func (n *NodeInfo) Clone() *NodeInfo {
+	c := *n
+	c.Pods = append([]*PodInfo(nil), n.Pods...)
+	c.index = -1
+	return &c
+}

@@ -1,0 +1,125 @@
+package framework
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Snapshot is the scheduler's incrementally maintained view of the cluster.
+// Every change costs O(1) (plus a scan of one node's pods on removal); no
+// operation rebuilds the node list. The scheduler is single-threaded, so the
+// same structure serves as the cache and as the per-cycle snapshot.
+type Snapshot struct {
+	// list holds the nodes whose object is known, in a stable order (insertion,
+	// with swap-removal), which is the order filtering walks.
+	list   []*NodeInfo
+	byName map[string]*NodeInfo
+	// podNode maps each counted pod to its node.
+	podNode map[types.UID]*NodeInfo
+	gen     int64
+}
+
+// NewSnapshot returns an empty snapshot.
+func NewSnapshot() *Snapshot {
+	return &Snapshot{byName: map[string]*NodeInfo{}, podNode: map[types.UID]*NodeInfo{}}
+}
+
+func (s *Snapshot) bump(ni *NodeInfo) {
+	s.gen++
+	ni.Generation = s.gen
+}
+
+// NumNodes is the number of nodes with a known node object.
+func (s *Snapshot) NumNodes() int { return len(s.list) }
+
+// List is the nodes in filtering order. The slice is the snapshot's own:
+// callers must not modify or retain it across changes.
+func (s *Snapshot) List() []*NodeInfo { return s.list }
+
+// Get returns the NodeInfo for a listed node, or nil.
+func (s *Snapshot) Get(name string) *NodeInfo {
+	ni := s.byName[name]
+	if ni == nil || ni.node == nil {
+		return nil
+	}
+	return ni
+}
+
+// NodeOf returns the node the pod with uid is counted on, or nil.
+func (s *Snapshot) NodeOf(uid types.UID) *NodeInfo { return s.podNode[uid] }
+
+// AddNode adds or replaces a node.
+func (s *Snapshot) AddNode(node *corev1.Node) *NodeInfo {
+	ni := s.byName[node.Name]
+	if ni == nil {
+		ni = NewNodeInfo(nil)
+		ni.Name = node.Name
+		s.byName[node.Name] = ni
+	}
+	ni.SetNode(node)
+	if ni.index < 0 {
+		ni.index = len(s.list)
+		s.list = append(s.list, ni)
+	}
+	s.bump(ni)
+	return ni
+}
+
+// UpdateNode replaces the node object.
+func (s *Snapshot) UpdateNode(node *corev1.Node) *NodeInfo { return s.AddNode(node) }
+
+// RemoveNode drops the node from the list. Pods still counted on it keep
+// their NodeInfo until they are removed, as kube-scheduler's cache does, so
+// that a node re-added before its pods are gone sees them.
+func (s *Snapshot) RemoveNode(name string) {
+	ni := s.byName[name]
+	if ni == nil {
+		return
+	}
+	if i := ni.index; i >= 0 {
+		last := len(s.list) - 1
+		s.list[i] = s.list[last]
+		s.list[i].index = i
+		s.list[last] = nil
+		s.list = s.list[:last]
+		ni.index = -1
+	}
+	ni.SetNode(nil)
+	s.bump(ni)
+	if len(ni.Pods) == 0 {
+		delete(s.byName, name)
+	}
+}
+
+// AddPod counts pi on nodeName. A pod already counted (on any node) is
+// replaced, which is how an assumed pod is confirmed by its bound object.
+func (s *Snapshot) AddPod(pi *PodInfo, nodeName string) {
+	if old := s.podNode[pi.Pod.UID]; old != nil {
+		s.RemovePod(pi.Pod.UID)
+	}
+	ni := s.byName[nodeName]
+	if ni == nil {
+		ni = NewNodeInfo(nil)
+		ni.Name = nodeName
+		s.byName[nodeName] = ni
+	}
+	ni.AddPod(pi)
+	s.podNode[pi.Pod.UID] = ni
+	s.bump(ni)
+}
+
+// RemovePod stops counting the pod with uid and reports its node name
+// ("" if it was not counted).
+func (s *Snapshot) RemovePod(uid types.UID) string {
+	ni := s.podNode[uid]
+	if ni == nil {
+		return ""
+	}
+	delete(s.podNode, uid)
+	ni.RemovePod(uid)
+	s.bump(ni)
+	if ni.node == nil && len(ni.Pods) == 0 {
+		delete(s.byName, ni.Name)
+	}
+	return ni.Name
+}
