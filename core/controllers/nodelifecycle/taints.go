@@ -1,6 +1,7 @@
 package nodelifecycle
 
 import (
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -64,35 +65,57 @@ func wantedTaints(node *corev1.Node) []taintID {
 // desiredTaints returns the node's taints with the managed ones brought in
 // line with its state: stale ones dropped, kept ones untouched (their
 // timeAdded matters for evictions), missing ones appended with timeAdded now.
+// It runs for every node each monitor period, so the common no-change case
+// allocates nothing beyond the short wanted list.
 func desiredTaints(node *corev1.Node, now time.Time) ([]corev1.Taint, bool) {
-	wantList := wantedTaints(node)
-	want := make(map[taintID]bool, len(wantList))
-	for _, id := range wantList {
-		want[id] = true
+	want := wantedTaints(node)
+	keep := func(i int) bool {
+		t := node.Spec.Taints[i]
+		id := taintID{t.Key, t.Effect}
+		if !managed[id] {
+			return true
+		}
+		if !slices.Contains(want, id) {
+			return false
+		}
+		for _, u := range node.Spec.Taints[:i] { // drop duplicates
+			if u.Key == t.Key && u.Effect == t.Effect {
+				return false
+			}
+		}
+		return true
+	}
+	present := func(id taintID) bool {
+		return slices.ContainsFunc(node.Spec.Taints, func(t corev1.Taint) bool { return t.Key == id.key && t.Effect == id.effect })
 	}
 	changed := false
-	have := map[taintID]bool{}
-	out := make([]corev1.Taint, 0, len(node.Spec.Taints)+len(wantList))
-	for _, t := range node.Spec.Taints {
-		id := taintID{t.Key, t.Effect}
-		if managed[id] && (!want[id] || have[id]) {
+	for i := range node.Spec.Taints {
+		if !keep(i) {
 			changed = true
-			continue
+			break
 		}
-		have[id] = true
-		out = append(out, t)
+	}
+	for _, id := range want {
+		if !present(id) {
+			changed = true
+		}
+	}
+	if !changed {
+		return node.Spec.Taints, false
+	}
+	var out []corev1.Taint
+	for i, t := range node.Spec.Taints {
+		if keep(i) {
+			out = append(out, t)
+		}
 	}
 	ts := metav1.NewTime(now.Truncate(time.Second))
-	for _, id := range wantList {
-		if !have[id] {
-			changed = true
+	for _, id := range want {
+		if !present(id) {
 			out = append(out, corev1.Taint{Key: id.key, Effect: id.effect, TimeAdded: &ts})
 		}
 	}
-	if len(out) == 0 {
-		out = nil
-	}
-	return out, changed
+	return out, true
 }
 
 // noExecuteTaints are the node's NoExecute taints.
