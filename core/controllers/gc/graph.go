@@ -77,7 +77,9 @@ func (c *Controller) observe(res *api.Resource, obj api.Object) {
 	n.id = identity{res: res, namespace: obj.GetNamespace(), name: obj.GetName()}
 	old := n.owners
 	n.owners = obj.GetOwnerReferences()
-	c.relink(n, old)
+	if !sameOwners(old, n.owners) {
+		c.relink(n, old)
+	}
 
 	deleting := obj.GetDeletionTimestamp() != nil
 	fins := obj.GetFinalizers()
@@ -165,6 +167,20 @@ func (c *Controller) dropIfIdleVirtual(o *node) {
 	if o.virtual && len(o.dependents) == 0 {
 		delete(c.graph, o.uid)
 	}
+}
+
+// sameOwners: the edges old and cur describe are the same (the common case
+// of a status update), so relinking can be skipped.
+func sameOwners(old, cur []metav1.OwnerReference) bool {
+	if len(old) != len(cur) {
+		return false
+	}
+	for i := range old {
+		if old[i].UID != cur[i].UID || blockOwner(old[i]) != blockOwner(cur[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func blockOwner(r metav1.OwnerReference) bool {
