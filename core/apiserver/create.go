@@ -97,8 +97,14 @@ func resetStatusOnCreate(obj api.Object) {
 	case *corev1.Namespace:
 		o.Status = corev1.NamespaceStatus{}
 		// The namespace controller's finalizer: content is deleted before
-		// the namespace goes.
-		o.Spec.Finalizers = []corev1.FinalizerName{corev1.FinalizerKubernetes}
+		// the namespace goes. Finalizers the user gave are kept.
+		has := false
+		for _, f := range o.Spec.Finalizers {
+			has = has || f == corev1.FinalizerKubernetes
+		}
+		if !has {
+			o.Spec.Finalizers = append(o.Spec.Finalizers, corev1.FinalizerKubernetes)
+		}
 	}
 }
 
