@@ -8,10 +8,10 @@ import (
 	"sort"
 	"time"
 
+	"gonum.org/v1/gonum/stat"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"gonum.org/v1/gonum/stat"
 )
 
 // Percentiles summarises a sample of durations, in seconds.

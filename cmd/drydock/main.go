@@ -1,0 +1,51 @@
+// Command drydock runs the simulator and its benchmarks.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // an expectation did not hold
+	exitBadInput = 2 // the input could not be used; nothing ran
+)
+
+// exitError carries an exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
+
+func main() {
+	root := &cobra.Command{
+		Use:           "drydock",
+		Short:         "A simulation-first Kubernetes-architecture orchestrator",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newSimCommand(), newBenchCommand())
+	err := root.Execute()
+	if err == nil {
+		os.Exit(exitOK)
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.code != exitFailed {
+			fmt.Fprintln(os.Stderr, "drydock:", ee.err)
+		}
+		os.Exit(ee.code)
+	}
+	// Flag and argument errors from cobra are bad input too.
+	fmt.Fprintln(os.Stderr, "drydock:", err)
+	os.Exit(exitBadInput)
+}
