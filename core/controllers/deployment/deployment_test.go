@@ -421,7 +421,7 @@ func TestAdoptsOrphanReplicaSet(t *testing.T) {
 	tmpl.Labels = map[string]string{"app": "web", appsv1.DefaultDeploymentUniqueLabelKey: hash}
 	e.h.Create(&appsv1.ReplicaSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-" + hash, Namespace: "default", Labels: tmpl.Labels},
-		Spec: appsv1.ReplicaSetSpec{Replicas: int32p(2), Selector: &metav1.LabelSelector{MatchLabels: tmpl.Labels}, Template: tmpl},
+		Spec:       appsv1.ReplicaSetSpec{Replicas: int32p(2), Selector: &metav1.LabelSelector{MatchLabels: tmpl.Labels}, Template: tmpl},
 	})
 	e.h.Advance(10 * time.Second)
 	e.h.Create(d)
