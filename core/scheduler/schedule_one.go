@@ -16,6 +16,9 @@ const (
 	minFeasibleNodesPercentageToFind = 5
 )
 
+// filterChunk bounds how many nodes one batched filter pass covers.
+const filterChunk = 128
+
 // ErrNoNodesAvailable is the failure when the cluster has no nodes.
 var ErrNoNodesAvailable = errors.New("no nodes available to schedule pods")
 
@@ -210,19 +213,40 @@ func (s *Scheduler) findNodesThatPassFilters(pi *framework.PodInfo, nodes []*fra
 		}
 	} else {
 		withNominated := s.fw.NeedsNominatedPods()
-		for processed < n && len(feasible) < want {
+		for !withNominated && processed < n && len(feasible) < want {
+			// Filter a contiguous chunk no larger than the number of feasible
+			// nodes still wanted, so the batch never overshoots the sample.
+			size := min(filterChunk, want-len(feasible), n-i)
+			seg := nodes[i : i+size]
+			sts, pls := s.filterStatuses[:size], s.filterPlugins[:size]
+			clear(sts)
+			clear(pls)
+			s.fw.RunFilterPluginsBatch(s.state, pi, seg, sts, pls)
+			for j, ni := range seg {
+				switch st := sts[j]; {
+				case st == nil:
+					feasible = append(feasible, ni)
+				case !st.IsRejected():
+					s.feasible = feasible
+					return nil, st.AsError()
+				default:
+					m.Add(ni.Name, pls[j], st)
+					s.diag.AddPlugin(pls[j])
+				}
+			}
+			processed += size
+			if i += size; i == n {
+				i = 0
+			}
+		}
+		// With nominated pods in the cluster, filter node by node.
+		for withNominated && processed < n && len(feasible) < want {
 			ni := nodes[i]
 			processed++
 			if i++; i == n {
 				i = 0
 			}
-			var st *framework.Status
-			var plugin string
-			if withNominated {
-				st, plugin = s.fw.RunFilterPluginsWithNominatedPods(s.state, pi, ni)
-			} else {
-				st, plugin = s.fw.RunFilterPlugins(s.state, pi, ni)
-			}
+			st, plugin := s.fw.RunFilterPluginsWithNominatedPods(s.state, pi, ni)
 			if st.IsSuccess() {
 				feasible = append(feasible, ni)
 				continue

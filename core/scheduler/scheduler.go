@@ -85,6 +85,8 @@ type Scheduler struct {
 	state              *framework.CycleState
 	diag               framework.Diagnosis
 	feasible           []*framework.NodeInfo
+	filterStatuses     []*framework.Status
+	filterPlugins      []string
 	decision           Decision
 }
 
@@ -102,6 +104,9 @@ func New(cfg Config) *Scheduler {
 		nominator: framework.NewNominator(),
 		assumed:   map[types.UID]string{},
 		state:     framework.NewCycleState(),
+
+		filterStatuses: make([]*framework.Status, filterChunk),
+		filterPlugins:  make([]string, filterChunk),
 	}
 	s.fw = newFramework(s.snapshot, s.nominator, cfg.Rand)
 	s.queue = queue.New(queue.Config{

@@ -216,6 +216,44 @@ func (f *Framework) RunFilterPlugins(state *CycleState, pod *PodInfo, node *Node
 	return nil, ""
 }
 
+// RunFilterPluginsBatch is RunFilterPlugins over many nodes, run plugin by
+// plugin so that each plugin's loop is tight: afterwards statuses[i] is
+// the first rejection (or error) of nodes[i], nil if it fits, and
+// plugins[i] the plugin that gave it. Both slices must be as long as nodes
+// and zeroed.
+func (f *Framework) RunFilterPluginsBatch(state *CycleState, pod *PodInfo, nodes []*NodeInfo, statuses []*Status, plugins []string) {
+	if !state.filtersSet {
+		f.prepareFilters(state)
+	}
+	remaining := len(nodes)
+	for _, pl := range state.filters {
+		if bf, ok := pl.(BatchFilter); ok {
+			bf.FilterNodes(state, pod, nodes, statuses)
+		} else {
+			for i, ni := range nodes {
+				if statuses[i] == nil {
+					if s := pl.Filter(state, pod, ni); s != nil && s.code != Success {
+						statuses[i] = s
+					}
+				}
+			}
+		}
+		for i, s := range statuses {
+			if s == nil || plugins[i] != "" {
+				continue
+			}
+			if s.code != Unschedulable && s.code != UnschedulableAndUnresolvable {
+				statuses[i] = AsStatus(fmt.Errorf("running %q filter plugin: %w", pl.Name(), s.AsError()))
+			}
+			plugins[i] = pl.Name()
+			remaining--
+		}
+		if remaining == 0 {
+			return
+		}
+	}
+}
+
 // NeedsNominatedPods reports whether filtering must consider nominated
 // pods at all, so callers can take the plain path when none exist.
 func (f *Framework) NeedsNominatedPods() bool { return f.nominator != nil && f.nominator.Len() > 0 }
@@ -295,6 +333,10 @@ func (f *Framework) RunPreScorePlugins(state *CycleState, pod *PodInfo, nodes []
 	return nil
 }
 
+// scoreChunk is how many nodes all score plugins see before moving on, so
+// a chunk's node data stays in cache across plugins.
+const scoreChunk = 256
+
 // RunScorePlugins scores nodes. It returns per-plugin weighted scores
 // (rows aligned with ScorePluginNames, columns with nodes) and the totals.
 // Both are the framework's buffers, valid until the next call.
@@ -305,28 +347,40 @@ func (f *Framework) RunScorePlugins(state *CycleState, pod *PodInfo, nodes []*No
 	}
 	totals := f.totals[:n]
 	clear(totals)
-	for i, pl := range f.score {
+	for i := range f.score {
 		if cap(f.scores[i]) < n {
 			f.scores[i] = make([]int64, n)
 		}
-		row := f.scores[i][:n]
-		f.scores[i] = row
-		if state.skipScore&(1<<i) != 0 {
-			clear(row)
-			continue
-		}
-		if bs, ok := pl.(BatchScorer); ok {
-			if st := bs.ScoreNodes(state, pod, nodes, row); !st.IsSuccess() {
-				return nil, nil, AsStatus(fmt.Errorf("running Score plugin %q: %w", pl.Name(), st.AsError()))
+		f.scores[i] = f.scores[i][:n]
+	}
+	for lo := 0; lo < n; lo += scoreChunk {
+		hi := min(lo+scoreChunk, n)
+		chunk := nodes[lo:hi]
+		for i, pl := range f.score {
+			row := f.scores[i][lo:hi]
+			if state.skipScore&(1<<i) != 0 {
+				clear(row)
+				continue
 			}
-		} else {
-			for j, ni := range nodes {
+			if bs, ok := pl.(BatchScorer); ok {
+				if st := bs.ScoreNodes(state, pod, chunk, row); !st.IsSuccess() {
+					return nil, nil, AsStatus(fmt.Errorf("running Score plugin %q: %w", pl.Name(), st.AsError()))
+				}
+				continue
+			}
+			for j, ni := range chunk {
 				s, st := pl.Score(state, pod, ni)
 				if !st.IsSuccess() {
 					return nil, nil, AsStatus(fmt.Errorf("running Score plugin %q: %w", pl.Name(), st.AsError()))
 				}
 				row[j] = s
 			}
+		}
+	}
+	for i, pl := range f.score {
+		row := f.scores[i]
+		if state.skipScore&(1<<i) != 0 {
+			continue
 		}
 		if nz := f.normalizer[i]; nz != nil {
 			if st := nz.NormalizeScore(state, pod, nodes, row); !st.IsSuccess() {

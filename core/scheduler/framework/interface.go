@@ -63,6 +63,15 @@ type FilterPlugin interface {
 	Filter(state *CycleState, pod *PodInfo, node *NodeInfo) *Status
 }
 
+// BatchFilter is an optional fast path of FilterPlugin: it filters many
+// nodes in one call, saving an interface call per node. For every i with
+// statuses[i] == nil it sets statuses[i] to what Filter would return for
+// nodes[i]; entries already set (rejected by an earlier plugin) are left
+// alone.
+type BatchFilter interface {
+	FilterNodes(state *CycleState, pod *PodInfo, nodes []*NodeInfo, statuses []*Status)
+}
+
 // PreScorePlugin prepares scoring over the feasible nodes; Skip skips the
 // plugin's Score.
 type PreScorePlugin interface {

@@ -1,8 +1,6 @@
 package plugins
 
 import (
-	"math"
-
 	"github.com/drydock-sim/drydock/core/scheduler/framework"
 )
 
@@ -46,20 +44,30 @@ func (NodeResourcesBalancedAllocation) ScoreNodes(_ *framework.CycleState, pod *
 }
 
 func balancedScore(pod *framework.PodInfo, ni *framework.NodeInfo) int64 {
-	var f [2]float64
-	n := 0
+	// Two scalars rather than an array keep this in registers.
+	var cpu, mem float64
+	haveCPU, haveMem := false, false
 	if a := ni.Allocatable.MilliCPU; a > 0 {
-		f[n] = min(float64(ni.Requested.MilliCPU+pod.Request.MilliCPU)/float64(a), 1)
-		n++
+		cpu, haveCPU = usedFraction(ni.Requested.MilliCPU+pod.Request.MilliCPU, a), true
 	}
 	if a := ni.Allocatable.Memory; a > 0 {
-		f[n] = min(float64(ni.Requested.Memory+pod.Request.Memory)/float64(a), 1)
-		n++
+		mem, haveMem = usedFraction(ni.Requested.Memory+pod.Request.Memory, a), true
 	}
 	std := 0.0
-	if n == 2 {
+	if haveCPU && haveMem {
 		// The standard deviation of two values is half their distance.
-		std = math.Abs(f[0]-f[1]) / 2
+		if std = (cpu - mem) / 2; std < 0 {
+			std = -std
+		}
 	}
 	return int64((1 - std) * float64(framework.MaxNodeScore))
+}
+
+// usedFraction is requested/allocatable, capped at 1.
+func usedFraction(requested, allocatable int64) float64 {
+	f := float64(requested) / float64(allocatable)
+	if f > 1 {
+		return 1
+	}
+	return f
 }

@@ -12,6 +12,7 @@ type NodeResourcesFit struct{}
 
 var (
 	_ framework.FilterPlugin      = NodeResourcesFit{}
+	_ framework.BatchFilter       = NodeResourcesFit{}
 	_ framework.EnqueueExtensions = NodeResourcesFit{}
 )
 
@@ -20,6 +21,7 @@ var (
 // bit 3 unresolvable (some request exceeds the node's whole allocatable,
 // so preemption cannot help, which Kubernetes reports as
 // UnschedulableAndUnresolvable).
+// Entry 0 is nil: fits.
 var fitStatuses = func() [16]*framework.Status {
 	var out [16]*framework.Status
 	for i := 1; i < 16; i++ {
@@ -47,11 +49,26 @@ func (NodeResourcesFit) Name() string { return NodeResourcesFitName }
 
 // Filter implements framework.FilterPlugin.
 func (NodeResourcesFit) Filter(_ *framework.CycleState, pod *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
+	return fitStatuses[fitShortage(&pod.Request, ni)]
+}
+
+// FilterNodes implements framework.BatchFilter.
+func (NodeResourcesFit) FilterNodes(_ *framework.CycleState, pod *framework.PodInfo, nodes []*framework.NodeInfo, statuses []*framework.Status) {
+	r := &pod.Request
+	for i, ni := range nodes {
+		if statuses[i] == nil {
+			statuses[i] = fitStatuses[fitShortage(r, ni)]
+		}
+	}
+}
+
+// fitShortage returns the fitStatuses index for the pod on the node (0
+// when it fits).
+func fitShortage(r *framework.Resource, ni *framework.NodeInfo) int {
 	var bad int
 	if int64(len(ni.Pods))+1 > ni.AllowedPods {
 		bad |= 1
 	}
-	r := &pod.Request
 	if r.MilliCPU > 0 && r.MilliCPU > ni.Allocatable.MilliCPU-ni.Requested.MilliCPU {
 		bad |= 2
 		if r.MilliCPU > ni.Allocatable.MilliCPU {
@@ -64,10 +81,7 @@ func (NodeResourcesFit) Filter(_ *framework.CycleState, pod *framework.PodInfo, 
 			bad |= 8
 		}
 	}
-	if bad == 0 {
-		return nil
-	}
-	return fitStatuses[bad]
+	return bad
 }
 
 // EventsToRegister implements framework.EnqueueExtensions.

@@ -12,6 +12,7 @@ type NodeUnschedulable struct{}
 
 var (
 	_ framework.FilterPlugin      = NodeUnschedulable{}
+	_ framework.BatchFilter       = NodeUnschedulable{}
 	_ framework.EnqueueExtensions = NodeUnschedulable{}
 
 	unschedulableTaint  = corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}
@@ -27,6 +28,15 @@ func (NodeUnschedulable) Filter(_ *framework.CycleState, pod *framework.PodInfo,
 		return nil
 	}
 	return statusUnschedulable
+}
+
+// FilterNodes implements framework.BatchFilter.
+func (NodeUnschedulable) FilterNodes(_ *framework.CycleState, pod *framework.PodInfo, nodes []*framework.NodeInfo, statuses []*framework.Status) {
+	for i, ni := range nodes {
+		if statuses[i] == nil && ni.Unschedulable && !toleratesAny(pod.Pod.Spec.Tolerations, &unschedulableTaint) {
+			statuses[i] = statusUnschedulable
+		}
+	}
 }
 
 // EventsToRegister implements framework.EnqueueExtensions: uncordoning is

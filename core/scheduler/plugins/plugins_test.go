@@ -48,7 +48,17 @@ func (e *env) filter(t *testing.T, pl framework.FilterPlugin, pod *corev1.Pod, n
 			return framework.NewStatus(framework.UnschedulableAndUnresolvable, "excluded by PreFilter")
 		}
 	}
-	return pl.Filter(state, pi, e.snap.Get(node))
+	got := pl.Filter(state, pi, e.snap.Get(node))
+	if bf, ok := pl.(framework.BatchFilter); ok {
+		sts := make([]*framework.Status, 2)
+		sts[1] = framework.NewStatus(framework.Unschedulable, "earlier")
+		ni := e.snap.Get(node)
+		bf.FilterNodes(state, pi, []*framework.NodeInfo{ni, ni}, sts)
+		if !reflect.DeepEqual(sts[0], got) || sts[1].Reasons()[0] != "earlier" {
+			t.Fatalf("batch filter %v differs from Filter %v (or overwrote an earlier rejection)", sts, got)
+		}
+	}
+	return got
 }
 
 // scores runs PreScore, Score and NormalizeScore over all nodes.

@@ -13,6 +13,7 @@ type TaintToleration struct{}
 
 var (
 	_ framework.FilterPlugin      = TaintToleration{}
+	_ framework.BatchFilter       = TaintToleration{}
 	_ framework.PreScorePlugin    = TaintToleration{}
 	_ framework.ScorePlugin       = TaintToleration{}
 	_ framework.BatchScorer       = TaintToleration{}
@@ -26,12 +27,25 @@ func (TaintToleration) Name() string { return TaintTolerationName }
 // Filter implements framework.FilterPlugin. The reason names the first
 // untolerated taint, as Kubernetes does.
 func (TaintToleration) Filter(_ *framework.CycleState, pod *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
-	for i := range ni.Taints {
-		t := &ni.Taints[i]
+	return untoleratedTaint(pod.Pod.Spec.Tolerations, ni.Taints)
+}
+
+// FilterNodes implements framework.BatchFilter.
+func (TaintToleration) FilterNodes(_ *framework.CycleState, pod *framework.PodInfo, nodes []*framework.NodeInfo, statuses []*framework.Status) {
+	for i, ni := range nodes {
+		if statuses[i] == nil && len(ni.Taints) > 0 {
+			statuses[i] = untoleratedTaint(pod.Pod.Spec.Tolerations, ni.Taints)
+		}
+	}
+}
+
+func untoleratedTaint(tols []corev1.Toleration, taints []corev1.Taint) *framework.Status {
+	for i := range taints {
+		t := &taints[i]
 		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
 			continue
 		}
-		if !toleratesAny(pod.Pod.Spec.Tolerations, t) {
+		if !toleratesAny(tols, t) {
 			return framework.NewStatus(framework.UnschedulableAndUnresolvable,
 				"node(s) had untolerated taint {"+t.Key+": "+t.Value+"}")
 		}
