@@ -352,9 +352,16 @@ func TestProportionalScaling(t *testing.T) {
 			t.Fatalf("%s annotations %v", rs.Name, rs.Annotations)
 		}
 	}
-	// And back down to 5: 18 -> 8, taken mostly from the larger (old) one.
+	// And back down to 5: 18 -> 8, taken mostly from the larger (old) one,
+	// never leaving fewer than 5-2 ready pods (old ReplicaSet statuses lag
+	// behind the deletions they cause).
 	e.update("web", func(d *appsv1.Deployment) { d.Spec.Replicas = int32p(5) })
-	e.h.Advance(30 * time.Second)
+	end := e.h.Clock.Now().Add(30 * time.Second)
+	e.runUntil(time.Minute, func() bool { return !e.h.Clock.Now().Before(end) }, func() {
+		if n := e.availablePods(); n < 3 {
+			t.Fatalf("%v: %d available pods < 3", e.h.Clock.Now(), n)
+		}
+	})
 	rss = e.rss()
 	if total := *rss[0].Spec.Replicas + *rss[1].Spec.Replicas; total != 8 {
 		t.Fatalf("after scaling to 5: %s\n%s", describe(rss), strings.Join(e.messages(EventReasonScalingRS), "\n"))

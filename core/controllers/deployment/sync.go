@@ -29,6 +29,10 @@ type syncer struct {
 	d            *appsv1.Deployment
 	requeueAfter time.Duration
 	requeue      bool
+
+	found  bool // getAllRSsAndSyncRevision has run
+	newRS  *appsv1.ReplicaSet
+	oldRSs []*appsv1.ReplicaSet
 }
 
 // Reconcile syncs one Deployment.
@@ -163,13 +167,21 @@ func (s *syncer) setRevision(rev string) bool {
 // getAllRSsAndSyncRevision finds the new ReplicaSet (creating it if asked
 // and missing) and the old ones, and brings the revision annotations of the
 // new ReplicaSet and the Deployment up to date.
+//
+// Within one sync the answer is remembered: asking again (Kubernetes does,
+// after isScalingEvent) would compare the stale cached ReplicaSet with what
+// the first call just wrote and fail on a resourceVersion conflict.
 func (s *syncer) getAllRSsAndSyncRevision(rsList []*appsv1.ReplicaSet, create bool) (*appsv1.ReplicaSet, []*appsv1.ReplicaSet, error) {
+	if s.found && (s.newRS != nil || !create) {
+		return s.newRS, s.oldRSs, nil
+	}
 	existing := findNewRS(s.d, rsList)
 	old := findOldRSs(existing, rsList)
 	newRS, err := s.getNewReplicaSet(existing, old, create)
 	if err != nil {
 		return nil, nil, err
 	}
+	s.found, s.newRS, s.oldRSs = true, newRS, old
 	return newRS, old, nil
 }
 
@@ -237,7 +249,12 @@ func (s *syncer) getNewReplicaSet(existing *appsv1.ReplicaSet, oldRSs []*appsv1.
 		alreadyExists = true
 		o, ok := s.c.cfg.ReplicaSets.Get(newRS.Namespace, newRS.Name)
 		if !ok {
-			return nil, err
+			// Created by an earlier sync but not yet seen through the watch:
+			// read it from the API rather than fail until the cache catches up.
+			var gerr error
+			if o, gerr = s.c.cfg.Client.Get(s.ctx, api.ReplicaSets, newRS.Namespace, newRS.Name); gerr != nil {
+				return nil, err
+			}
 		}
 		rs := o.(*appsv1.ReplicaSet)
 		if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == d.UID && EqualIgnoreHash(&d.Spec.Template, &rs.Spec.Template) {
