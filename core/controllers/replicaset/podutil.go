@@ -3,6 +3,7 @@ package replicaset
 import (
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -50,4 +51,12 @@ func availableAt(p *corev1.Pod, minReadySeconds int32) time.Time {
 		return time.Time{}
 	}
 	return c.LastTransitionTime.Add(time.Duration(minReadySeconds) * time.Second)
+}
+
+// desired is spec.replicas; the API defaults it to 1, and so does this.
+func desired(rs *appsv1.ReplicaSet) int32 {
+	if rs.Spec.Replicas == nil {
+		return 1
+	}
+	return *rs.Spec.Replicas
 }

@@ -46,7 +46,7 @@ func (c *Controller) calculateStatus(rs *appsv1.ReplicaSet, pods []*corev1.Pod, 
 	switch {
 	case manageErr != nil && failure == nil:
 		reason := ReasonFailedCreate
-		if len(pods) > int(*rs.Spec.Replicas) {
+		if len(pods) > int(desired(rs)) {
 			reason = ReasonFailedDelete
 		}
 		st.Conditions = append(st.Conditions, appsv1.ReplicaSetCondition{

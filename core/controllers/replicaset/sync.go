@@ -102,7 +102,7 @@ func (c *Controller) claimPods(ctx context.Context, rs *appsv1.ReplicaSet, sel l
 
 // manageReplicas creates or deletes pods toward spec.replicas.
 func (c *Controller) manageReplicas(ctx context.Context, key string, rs *appsv1.ReplicaSet, pods []*corev1.Pod) error {
-	want := int(*rs.Spec.Replicas)
+	want := int(desired(rs))
 	diff := len(pods) - want
 	switch {
 	case diff < 0:
