@@ -16,7 +16,8 @@ import (
 )
 
 // Sentinel errors for expected conditions. Implementations wrap them with
-// the key so errors.Is works.
+// the key (fmt.Errorf("%w: %s", ErrNotFound, key)) so errors.Is works and
+// messages say which key.
 var (
 	ErrNotFound  = errors.New("key not found")
 	ErrExists    = errors.New("key already exists")
@@ -63,14 +64,19 @@ type Store interface {
 	// the deleted object and the revision of the deletion.
 	Delete(key string, expectedRev int64) (runtime.Object, int64, error)
 	// Watch calls fn, in revision order, for every change to a key under prefix
-	// with a revision greater than fromRev (fromRev 0 means "from now"). If
-	// fromRev is older than the compacted revision it returns ErrCompacted.
-	// Events already in history are delivered before Watch returns in
-	// synchronous implementations; cancel stops further calls. fn must not
+	// with a revision greater than fromRev (fromRev 0 means "from now"; a
+	// fromRev ahead of the current revision skips the events up to it). If
+	// fromRev is older than the compacted revision it returns ErrCompacted;
+	// fromRev equal to the compacted revision is fine, since every event it
+	// needs is newer. Events already in history are delivered before Watch
+	// returns in synchronous implementations; cancel stops further calls
+	// (none after it returns) and may be called more than once. fn must not
 	// call back into the store synchronously: a caller that needs to react
 	// with a write queues the reaction (the simulator schedules an event).
 	Watch(prefix string, fromRev int64, fn func(Event)) (cancel func(), err error)
-	// Compact discards history at and below rev; watches from there fail.
+	// Compact discards history at and below rev, so watches from below rev
+	// fail; current values are unaffected. Compacting at or below an earlier
+	// compaction is a no-op, beyond the current revision an error.
 	Compact(rev int64) error
 	// Revision is the store's current revision.
 	Revision() int64
