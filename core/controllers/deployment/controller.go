@@ -23,7 +23,12 @@
 // JSON (Kubernetes hashes a spew dump); the Deployment's revision annotation
 // is written with a metadata patch because drydock's status subresource keeps
 // annotations; the obsolete spec.rollbackTo (extensions/v1beta1) is not
-// served, Rollback does what `kubectl rollout undo` does instead.
+// served, Rollback does what `kubectl rollout undo` does instead; scaling old
+// ReplicaSets down is also capped by the spec-based margin (see
+// scaleDownOldRSsForRollingUpdate), which matters only while a ReplicaSet's
+// status lags behind the deletions it just made, and then keeps maxUnavailable
+// from being overshot; a just-created new ReplicaSet the cache has not seen
+// yet is read from the API instead of failing the sync.
 package deployment
 
 import (
