@@ -78,6 +78,9 @@ type Queue struct {
 	unsched podHeap // ordered by Timestamp, for the leftover timeout
 	byUID   map[types.UID]*QueuedPodInfo
 	seq     uint64
+	// rejectedBy counts unschedulable pods per rejecting plugin, so events
+	// no waiting pod cares about skip the scan of the unschedulable set.
+	rejectedBy map[string]int
 
 	schedulingCycle  int64
 	moveRequestCycle int64
@@ -103,7 +106,7 @@ func New(cfg Config) *Queue {
 	if cfg.AnyInterested == nil {
 		cfg.AnyInterested = func(framework.ClusterEvent) bool { return true }
 	}
-	q := &Queue{cfg: cfg, byUID: map[types.UID]*QueuedPodInfo{}, moveRequestCycle: -1}
+	q := &Queue{cfg: cfg, byUID: map[types.UID]*QueuedPodInfo{}, rejectedBy: map[string]int{}, moveRequestCycle: -1}
 	q.active.less = func(a, b *QueuedPodInfo) bool {
 		if a.Priority != b.Priority {
 			return a.Priority > b.Priority
@@ -165,6 +168,9 @@ func (q *Queue) toUnschedulable(p *QueuedPodInfo) {
 	p.where = inUnschedulable
 	q.unsched.push(p)
 	q.byUID[p.Pod.UID] = p
+	for _, pl := range p.UnschedulablePlugins {
+		q.rejectedBy[pl]++
+	}
 }
 
 // detach removes p from whichever heap holds it.
@@ -176,6 +182,11 @@ func (q *Queue) detach(p *QueuedPodInfo) {
 		q.backoff.remove(p.index)
 	case inUnschedulable:
 		q.unsched.remove(p.index)
+		for _, pl := range p.UnschedulablePlugins {
+			if q.rejectedBy[pl]--; q.rejectedBy[pl] == 0 {
+				delete(q.rejectedBy, pl)
+			}
+		}
 	}
 	p.where = nowhere
 	delete(q.byUID, p.Pod.UID)
@@ -296,7 +307,7 @@ func (q *Queue) AddUnschedulableIfNotPresent(p *QueuedPodInfo, podSchedulingCycl
 // the active heap, or to the backoff heap if still backing off.
 func (q *Queue) MoveAllToActiveOrBackoff(ev framework.ClusterEvent) {
 	q.moveRequestCycle = q.schedulingCycle
-	if q.unsched.Len() == 0 || !q.cfg.AnyInterested(ev) {
+	if q.unsched.Len() == 0 || !q.cfg.AnyInterested(ev) || !q.anyWaitingInterested(ev) {
 		return
 	}
 	var move []*QueuedPodInfo
@@ -306,6 +317,18 @@ func (q *Queue) MoveAllToActiveOrBackoff(ev framework.ClusterEvent) {
 		}
 	}
 	q.move(move)
+}
+
+// anyWaitingInterested reports whether a plugin that rejected some
+// unschedulable pod cares about ev. The answer does not depend on the map's
+// iteration order.
+func (q *Queue) anyWaitingInterested(ev framework.ClusterEvent) bool {
+	for pl := range q.rejectedBy {
+		if q.cfg.Interested([]string{pl}, ev) {
+			return true
+		}
+	}
+	return false
 }
 
 // move takes pods out of the unschedulable set, in a deterministic order.
