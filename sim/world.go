@@ -73,7 +73,7 @@ func New(sc *scenario.Scenario, opts Options) (*World, error) {
 	if opts.HasSeed {
 		seed = opts.Seed
 	}
-	w := &World{sc: sc, seed: seed, clock: fakeclock.New(Epoch), store: memstore.New(),
+	w := &World{sc: sc, seed: seed, clock: fakeclock.New(Epoch), store: memstore.New(memstore.WithHistoryLimit(4096)),
 		trace: trace.New(opts.Trace), metrics: metrics.New(), nodes: map[string]*simNode{}}
 	w.end = Epoch.Add(sc.Duration)
 	var err error
