@@ -73,8 +73,12 @@ func terminal(pod *corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
+// responsible reports whether this scheduler should place pod: its
+// scheduler name matches and no scheduling gate holds it back (gated pods
+// wait outside the queue, as with kube-scheduler's SchedulingGates).
 func (s *Scheduler) responsible(pod *corev1.Pod) bool {
-	return pod.Spec.SchedulerName == "" || pod.Spec.SchedulerName == s.cfg.SchedulerName
+	return (pod.Spec.SchedulerName == "" || pod.Spec.SchedulerName == s.cfg.SchedulerName) &&
+		len(pod.Spec.SchedulingGates) == 0
 }
 
 // AddPod records a pod from the watch: a bound pod is counted on its node;

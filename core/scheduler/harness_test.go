@@ -195,6 +195,8 @@ func TestHarnessIgnoresOtherSchedulersAndTerminalPods(t *testing.T) {
 	h := newHarness(t, 0, 1)
 	h.addNode(testobj.Node("n1", "2", "4Gi", 110))
 	h.addPod(testobj.Pod("other", "1", "", func(p *corev1.Pod) { p.Spec.SchedulerName = "custom" }))
+	gated := testobj.Pod("gated", "1", "", func(p *corev1.Pod) { p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "wait"}} })
+	h.addPod(gated)
 	h.addPod(testobj.Pod("done", "1", "", testobj.OnNode("n1"), func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }))
 	h.addPod(testobj.Pod("running", "1", "", testobj.OnNode("n1")))
 	if h.s.Pending() != 0 {
@@ -209,6 +211,14 @@ func TestHarnessIgnoresOtherSchedulersAndTerminalPods(t *testing.T) {
 	h.updatePod(&fin)
 	if got := h.s.Snapshot().Get("n1").Requested.MilliCPU; got != 0 {
 		t.Fatalf("requested %d after termination", got)
+	}
+	// Lifting the gate queues the pod.
+	ungated := *gated
+	ungated.Spec.SchedulingGates = nil
+	h.updatePod(&ungated)
+	h.run()
+	if h.nodeOf("gated") != "n1" {
+		t.Fatal("ungated pod not scheduled")
 	}
 }
 
