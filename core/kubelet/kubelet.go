@@ -1,0 +1,275 @@
+// Package kubelet is the node agent: it registers its Node, keeps a Lease
+// renewed, reports node status, and runs the pods bound to the node through
+// the container runtime port (core/cri), reporting their status the way
+// Kubernetes' kubelet does: phases, conditions, container states,
+// CrashLoopBackOff, probes, graceful termination and admission.
+//
+// Everything runs on the driver loop: API watch events, runtime callbacks and
+// clock timers each enqueue a pod, and one queue drains into a per-pod sync
+// that is level-based (it compares what the pod needs with what the kubelet
+// knows of the runtime and issues at most one runtime call for the pod).
+// Per pod the kubelet keeps a small state record and at most a few timers
+// (back-off wake-up, probes), so one process can run thousands of kubelets.
+package kubelet
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/drydock-sim/drydock/core/client"
+	"github.com/drydock-sim/drydock/core/clock"
+	"github.com/drydock-sim/drydock/core/cri"
+	"github.com/drydock-sim/drydock/core/events"
+	"github.com/drydock-sim/drydock/core/informer"
+	"github.com/drydock-sim/drydock/core/rng"
+	"github.com/drydock-sim/drydock/core/workqueue"
+)
+
+// Version is the kubelet version nodes report (status.nodeInfo.kubeletVersion).
+const Version = "v1.37.2-drydock"
+
+// Kubernetes' defaults.
+const (
+	DefaultNodeStatusUpdateFrequency = 10 * time.Second
+	DefaultNodeStatusReportFrequency = 5 * time.Minute
+	DefaultLeaseDuration             = 40 * time.Second
+	DefaultLeaseRenewInterval        = 10 * time.Second
+	// DefaultBackOff and DefaultMaxBackOff bound the container restart and
+	// image pull back-offs (kubelet's backOffPeriod and MaxContainerBackOff).
+	DefaultBackOff    = 10 * time.Second
+	DefaultMaxBackOff = 300 * time.Second
+	// DefaultMaxPods is the pod capacity when the node template gives none.
+	DefaultMaxPods = 110
+)
+
+// Config wires a Kubelet to its node and ports.
+type Config struct {
+	NodeName string
+	Client   client.Interface
+	Clock    clock.Clock
+	Recorder events.Recorder // nil: events are dropped
+	Runtime  cri.Runtime
+	// Rand gives the node's machine and boot IDs (default: a stream named
+	// after the node).
+	Rand *rand.Rand
+	// Node is the template registered: labels, taints, capacity,
+	// allocatable (default: capacity) and addresses. May be nil.
+	Node *corev1.Node
+
+	NodeStatusUpdateFrequency time.Duration // how often status is computed (10s)
+	NodeStatusReportFrequency time.Duration // how often it is written when unchanged (5m)
+	LeaseDuration             time.Duration // 40s
+	LeaseRenewInterval        time.Duration // 10s
+	// BackOff and MaxBackOff bound restart and pull back-off (10s doubling to 5m).
+	BackOff, MaxBackOff time.Duration
+	// ParallelImagePulls lifts Kubernetes' default of one image pull at a
+	// time per node (serializeImagePulls).
+	ParallelImagePulls bool
+	// OnError hears failed API and runtime calls, for traces.
+	OnError func(err error)
+}
+
+// Kubelet is the agent of one node. Use New, then Start.
+type Kubelet struct {
+	cfg     Config
+	clock   clock.Clock
+	client  client.Interface
+	rec     events.Recorder
+	rt      cri.Runtime
+	rtName  string
+	rand    *rand.Rand
+	ctx     context.Context
+	running bool
+	// epoch advances on every Start and Stop, so callbacks of a previous
+	// life (timers, runtime results) are recognised and dropped.
+	epoch uint64
+
+	queue   *workqueue.Queue
+	podInf  *informer.Informer
+	podRef  *informer.Reflector
+	nodeInf *informer.Informer
+	nodeRef *informer.Reflector
+
+	pods        map[types.UID]*podState
+	byKey       map[string]*podState // namespace/name -> current pod state
+	byContainer map[string]*ctrState // runtime container ID -> container
+	toAdmit     []*podState
+	admitQueued bool
+	used        resources // requests of admitted, unfinished pods
+	adopt       map[string]*runtimePod
+
+	pulls pullQueue
+
+	node        *corev1.Node // latest known Node object
+	nodeIP      string
+	bootID      string
+	machineID   string
+	lastReport  time.Time
+	registered  bool
+	lease       *coordinationv1.Lease
+	leaseTimer  clock.Timer
+	leaseFails  int
+	statusTimer clock.Timer
+	regTimer    clock.Timer
+}
+
+// New returns a stopped kubelet.
+func New(cfg Config) *Kubelet {
+	if cfg.NodeStatusUpdateFrequency <= 0 {
+		cfg.NodeStatusUpdateFrequency = DefaultNodeStatusUpdateFrequency
+	}
+	if cfg.NodeStatusReportFrequency <= 0 {
+		cfg.NodeStatusReportFrequency = DefaultNodeStatusReportFrequency
+	}
+	if cfg.LeaseDuration <= 0 {
+		cfg.LeaseDuration = DefaultLeaseDuration
+	}
+	if cfg.LeaseRenewInterval <= 0 {
+		cfg.LeaseRenewInterval = DefaultLeaseRenewInterval
+	}
+	if cfg.BackOff <= 0 {
+		cfg.BackOff = DefaultBackOff
+	}
+	if cfg.MaxBackOff <= 0 {
+		cfg.MaxBackOff = DefaultMaxBackOff
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = events.Discard
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rng.Stream(0, "kubelet/"+cfg.NodeName)
+	}
+	name, _ := cfg.Runtime.Version()
+	k := &Kubelet{cfg: cfg, clock: cfg.Clock, client: cfg.Client, rec: cfg.Recorder, rt: cfg.Runtime, rtName: name, rand: cfg.Rand}
+	k.machineID = k.hexID()
+	return k
+}
+
+// NodeName is the node the kubelet runs.
+func (k *Kubelet) NodeName() string { return k.cfg.NodeName }
+
+// Running reports whether the kubelet is started.
+func (k *Kubelet) Running() bool { return k.running }
+
+// Start registers the node (creating it, or adopting an existing one),
+// begins renewing its lease and reporting its status, takes stock of what
+// the runtime still runs, and then starts watching its pods. After a Stop
+// it starts afresh, as a restarted kubelet process would.
+func (k *Kubelet) Start(ctx context.Context) {
+	if k.running {
+		return
+	}
+	k.running = true
+	k.epoch++
+	k.ctx = ctx
+	k.pods = map[types.UID]*podState{}
+	k.byKey = map[string]*podState{}
+	k.byContainer = map[string]*ctrState{}
+	k.toAdmit, k.admitQueued = nil, false
+	k.used = resources{}
+	k.adopt = nil
+	k.pulls = pullQueue{}
+	k.lease, k.leaseFails = nil, 0
+	k.registered = false
+	k.bootID = k.hexID()
+	k.queue = workqueue.New(k.clock, k.drain)
+	k.rt.SetEventHandler(k.onRuntimeEvent)
+
+	k.register()
+	k.renewLease()
+	k.scheduleStatus()
+	k.takeStock()
+}
+
+// Stop simulates the kubelet dying: timers stop, watches end, and no further
+// API or runtime call is made. Calls already made to the runtime may still
+// answer; their results are dropped. What the runtime runs is not touched
+// (a node crash is the runtime's fault to model).
+func (k *Kubelet) Stop() {
+	if !k.running {
+		return
+	}
+	k.running = false
+	k.epoch++
+	k.rt.SetEventHandler(nil)
+	for _, t := range []clock.Timer{k.leaseTimer, k.statusTimer, k.regTimer} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	k.leaseTimer, k.statusTimer, k.regTimer = nil, nil, nil
+	if k.podRef != nil {
+		k.podRef.Stop()
+	}
+	if k.nodeRef != nil {
+		k.nodeRef.Stop()
+	}
+	k.podRef, k.nodeRef, k.podInf, k.nodeInf = nil, nil, nil, nil
+	k.queue.ShutDown()
+	for _, ps := range k.pods {
+		ps.stopTimers()
+	}
+	k.pods, k.byKey, k.byContainer = nil, nil, nil
+}
+
+// after runs f after d on the loop unless the kubelet stopped or restarted meanwhile.
+func (k *Kubelet) after(d time.Duration, f func()) clock.Timer {
+	ep := k.epoch
+	return k.clock.AfterFunc(d, func() {
+		if k.running && k.epoch == ep {
+			f()
+		}
+	})
+}
+
+// live wraps a callback so that it runs only in the kubelet life that made it.
+func (k *Kubelet) live() func() bool {
+	ep := k.epoch
+	return func() bool { return k.running && k.epoch == ep }
+}
+
+func (k *Kubelet) fail(err error) {
+	if err != nil && k.cfg.OnError != nil {
+		k.cfg.OnError(err)
+	}
+}
+
+func (k *Kubelet) hexID() string {
+	const hexdig = "0123456789abcdef"
+	b := make([]byte, 32)
+	for i := 0; i < 32; i += 16 {
+		v := k.rand.Uint64()
+		for j := 0; j < 16; j++ {
+			b[i+j] = hexdig[v&15]
+			v >>= 4
+		}
+	}
+	return string(b)
+}
+
+// enqueue asks for a sync of the pod.
+func (k *Kubelet) enqueue(ps *podState) {
+	if k.running {
+		k.queue.Add(string(ps.uid))
+	}
+}
+
+func (k *Kubelet) drain() {
+	for k.running {
+		key, ok := k.queue.Get()
+		if !ok {
+			return
+		}
+		if ps := k.pods[types.UID(key)]; ps != nil {
+			k.sync(ps)
+		}
+		if k.running {
+			k.queue.Done(key)
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package kubelet
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drydock-sim/drydock/core/api"
+)
+
+// Labels the kubelet puts on its Node, as Kubernetes' does.
+const (
+	LabelHostname = "kubernetes.io/hostname"
+	LabelOS       = "kubernetes.io/os"
+	LabelArch     = "kubernetes.io/arch"
+)
+
+// now is the API's time: whole seconds, as objects are serialised, so that
+// what the kubelet compares equals what it reads back in either world.
+func (k *Kubelet) now() metav1.Time { return metav1.NewTime(k.clock.Now().Truncate(time.Second)) }
+
+// register creates the Node, or adopts an existing one (making sure it has
+// the kubelet's labels), then writes its status. Failures retry every second.
+func (k *Kubelet) register() {
+	if k.tryRegister() {
+		k.registered = true
+		k.rec.Event(k.node, corev1.EventTypeNormal, "Starting", "Starting kubelet.")
+		k.updateNodeStatus(true)
+		return
+	}
+	k.regTimer = k.after(time.Second, func() { k.regTimer = nil; k.register() })
+}
+
+func (k *Kubelet) tryRegister() bool {
+	want := k.initialNode()
+	out, err := k.client.Create(k.ctx, want, metav1.CreateOptions{})
+	if err == nil {
+		k.setNode(out.(*corev1.Node))
+		return true
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		k.fail(err)
+		return false
+	}
+	cur, err := k.client.Get(k.ctx, api.Nodes, "", k.cfg.NodeName)
+	if err != nil {
+		k.fail(err)
+		return false
+	}
+	node := cur.(*corev1.Node)
+	missing := false
+	for key, v := range want.Labels {
+		if node.Labels[key] != v {
+			missing = true
+		}
+	}
+	if missing {
+		n := node.DeepCopy()
+		if n.Labels == nil {
+			n.Labels = map[string]string{}
+		}
+		for key, v := range want.Labels {
+			n.Labels[key] = v
+		}
+		out, err := k.client.Update(k.ctx, n, "")
+		if err != nil {
+			k.fail(err)
+			return false
+		}
+		node = out.(*corev1.Node)
+	}
+	k.setNode(node)
+	return true
+}
+
+// setNode records the latest Node object if it is newer than the one held.
+func (k *Kubelet) setNode(n *corev1.Node) {
+	if k.node == nil || newer(n.ResourceVersion, k.node.ResourceVersion) || n.UID != k.node.UID {
+		k.node = n
+	}
+}
+
+// initialNode is the Node the kubelet registers: the template with the
+// kubelet's labels, and a first status.
+func (k *Kubelet) initialNode() *corev1.Node {
+	n := &corev1.Node{}
+	if t := k.cfg.Node; t != nil {
+		n.Labels = copyMap(t.Labels)
+		n.Annotations = copyMap(t.Annotations)
+		n.Spec.Taints = append([]corev1.Taint(nil), t.Spec.Taints...)
+		n.Spec.Unschedulable = t.Spec.Unschedulable
+		n.Spec.PodCIDR = t.Spec.PodCIDR
+		n.Spec.PodCIDRs = append([]string(nil), t.Spec.PodCIDRs...)
+	}
+	n.Name = k.cfg.NodeName
+	if n.Labels == nil {
+		n.Labels = map[string]string{}
+	}
+	for key, v := range map[string]string{LabelHostname: k.cfg.NodeName, LabelOS: "linux", LabelArch: "amd64"} {
+		if _, ok := n.Labels[key]; !ok {
+			n.Labels[key] = v
+		}
+	}
+	if n.Spec.Unschedulable {
+		n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: api.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule})
+	}
+	n.Status = k.nodeStatus(nil)
+	return n
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// capacity is the node's capacity with the pod count defaulted.
+func (k *Kubelet) capacity() corev1.ResourceList {
+	out := corev1.ResourceList{}
+	if t := k.cfg.Node; t != nil {
+		for name, q := range t.Status.Capacity {
+			out[name] = q.DeepCopy()
+		}
+	}
+	if _, ok := out[corev1.ResourcePods]; !ok {
+		out[corev1.ResourcePods] = *resource.NewQuantity(DefaultMaxPods, resource.DecimalSI)
+	}
+	return out
+}
+
+func (k *Kubelet) allocatable() corev1.ResourceList {
+	out := k.capacity()
+	if t := k.cfg.Node; t != nil {
+		for name, q := range t.Status.Allocatable {
+			out[name] = q.DeepCopy()
+		}
+	}
+	return out
+}
+
+// nodeStatus computes the status the kubelet reports. Conditions keep their
+// transition times from old when unchanged; heartbeats are the current time.
+func (k *Kubelet) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
+	now := k.now()
+	st := corev1.NodeStatus{
+		Capacity:    k.capacity(),
+		Allocatable: k.allocatable(),
+		NodeInfo: corev1.NodeSystemInfo{
+			MachineID: k.machineID, SystemUUID: k.machineID, BootID: k.bootID,
+			KernelVersion: "6.1.0", OSImage: "drydock node", OperatingSystem: "linux", Architecture: "amd64",
+			ContainerRuntimeVersion: k.runtimeVersion(), KubeletVersion: Version,
+		},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
+	}
+	if t := k.cfg.Node; t != nil && len(t.Status.Addresses) > 0 {
+		st.Addresses = append([]corev1.NodeAddress(nil), t.Status.Addresses...)
+	} else {
+		st.Addresses = []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: k.cfg.NodeName}}
+	}
+	for _, a := range st.Addresses {
+		if a.Type == corev1.NodeInternalIP && k.nodeIP == "" {
+			k.nodeIP = a.Address
+		}
+	}
+	mine := []corev1.NodeCondition{
+		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available"},
+		{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure"},
+		{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
+		{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status"},
+	}
+	for _, c := range mine {
+		c.LastHeartbeatTime = now
+		c.LastTransitionTime = now
+		if old != nil {
+			for _, o := range old.Conditions {
+				if o.Type == c.Type && o.Status == c.Status {
+					c.LastTransitionTime = o.LastTransitionTime
+				}
+			}
+		}
+		st.Conditions = append(st.Conditions, c)
+	}
+	if old != nil {
+		// Conditions other components own (e.g. NetworkUnavailable) stay.
+		for _, o := range old.Conditions {
+			switch o.Type {
+			case corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure, corev1.NodeReady:
+			default:
+				st.Conditions = append(st.Conditions, o)
+			}
+		}
+		st.Images, st.VolumesInUse, st.VolumesAttached = old.Images, old.VolumesInUse, old.VolumesAttached
+		st.Config, st.RuntimeHandlers, st.Features = old.Config, old.RuntimeHandlers, old.Features
+	}
+	return st
+}
+
+func (k *Kubelet) runtimeVersion() string {
+	name, version := k.rt.Version()
+	return name + "://" + version
+}
+
+// scheduleStatus runs the status loop every NodeStatusUpdateFrequency.
+func (k *Kubelet) scheduleStatus() {
+	k.statusTimer = k.after(k.cfg.NodeStatusUpdateFrequency, func() {
+		k.statusTimer = nil
+		if k.registered {
+			k.updateNodeStatus(false)
+		}
+		k.scheduleStatus()
+	})
+}
+
+// updateNodeStatus writes the node status when it changed or when
+// NodeStatusReportFrequency has passed since the last write (or if force).
+func (k *Kubelet) updateNodeStatus(force bool) {
+	for attempt := 0; attempt < 3; attempt++ {
+		base := k.node
+		st := k.nodeStatus(&base.Status)
+		due := !k.clock.Now().Before(k.lastReport.Add(k.cfg.NodeStatusReportFrequency))
+		if !force && !due && nodeStatusEqual(&base.Status, &st) {
+			return
+		}
+		n := *base
+		n.Status = st
+		out, err := k.client.Update(k.ctx, &n, "status")
+		if err == nil {
+			k.setNode(out.(*corev1.Node))
+			k.lastReport = k.clock.Now()
+			return
+		}
+		k.fail(err)
+		if !apierrors.IsConflict(err) {
+			return
+		}
+		cur, err := k.client.Get(k.ctx, api.Nodes, "", k.cfg.NodeName)
+		if err != nil {
+			k.fail(err)
+			return
+		}
+		k.node = cur.(*corev1.Node)
+	}
+}
+
+// nodeStatusEqual compares statuses ignoring heartbeat times.
+func nodeStatusEqual(a, b *corev1.NodeStatus) bool {
+	if len(a.Conditions) != len(b.Conditions) {
+		return false
+	}
+	for i := range a.Conditions {
+		x, y := a.Conditions[i], b.Conditions[i]
+		x.LastHeartbeatTime, y.LastHeartbeatTime = metav1.Time{}, metav1.Time{}
+		if !apiequality.Semantic.DeepEqual(x, y) {
+			return false
+		}
+	}
+	a2, b2 := *a, *b
+	a2.Conditions, b2.Conditions = nil, nil
+	return apiequality.Semantic.DeepEqual(a2, b2)
+}
