@@ -38,7 +38,7 @@ func (s *Scheduler) DeleteNode(node *corev1.Node) {
 // for; status-only churn (heartbeats, images) yields none.
 func nodeChanges(o, n *corev1.Node) framework.ActionType {
 	var act framework.ActionType
-	if !equality.Semantic.DeepEqual(o.Status.Allocatable, n.Status.Allocatable) {
+	if !resourceListEqual(o.Status.Allocatable, n.Status.Allocatable) {
 		act |= framework.UpdateNodeAllocatable
 	}
 	if !maps.Equal(o.Labels, n.Labels) {
@@ -51,6 +51,21 @@ func nodeChanges(o, n *corev1.Node) framework.ActionType {
 		act |= framework.UpdateNodeCondition
 	}
 	return act
+}
+
+// resourceListEqual compares quantities by value, cheaply enough for node
+// status churn.
+func resourceListEqual(a, b corev1.ResourceList) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, qa := range a {
+		qb, ok := b[k]
+		if !ok || qa.Cmp(qb) != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func conditionsEqual(a, b []corev1.NodeCondition) bool {

@@ -289,3 +289,46 @@ func TestHarnessWakeOnBackoffExpiry(t *testing.T) {
 		t.Fatalf("wakes %d", h.wakes)
 	}
 }
+
+func TestHarnessNodeUpdatesRequeueOnlyWhenRelevant(t *testing.T) {
+	h := newHarness(t, 0, 1)
+	tainted := testobj.Node("n1", "4", "4Gi", 110, testobj.Taint("k", "v", corev1.TaintEffectNoSchedule))
+	h.addNode(tainted)
+	h.addPod(testobj.Pod("p", "1", ""))
+	h.run()
+	if _, _, u := h.s.QueueLengths(); u != 1 {
+		t.Fatal("not unschedulable")
+	}
+	// A heartbeat-like status change moves nothing.
+	beat := tainted.DeepCopy()
+	beat.Status.Conditions[0].LastHeartbeatTime = metav1.NewTime(epoch.Add(time.Minute))
+	h.s.UpdateNode(tainted, beat)
+	if _, _, u := h.s.QueueLengths(); u != 1 {
+		t.Fatal("heartbeat requeued the pod")
+	}
+	// Removing the taint helps TaintToleration, which rejected the pod.
+	clean := beat.DeepCopy()
+	clean.Spec.Taints = nil
+	h.s.UpdateNode(beat, clean)
+	h.clk.Advance(time.Second)
+	h.run()
+	if h.nodeOf("p") != "n1" {
+		t.Fatal("not scheduled after the taint was removed")
+	}
+}
+
+func TestHarnessNoNodes(t *testing.T) {
+	h := newHarness(t, 0, 1)
+	h.addPod(testobj.Pod("p", "1", ""))
+	h.run()
+	h.wantLog(
+		"event Warning FailedScheduling p: no nodes available to schedule pods",
+		"condition p False Unschedulable",
+	)
+	h.addNode(testobj.Node("n1", "4", "4Gi", 110))
+	h.clk.Advance(time.Second)
+	h.run()
+	if h.nodeOf("p") != "n1" {
+		t.Fatal("not scheduled once a node exists")
+	}
+}

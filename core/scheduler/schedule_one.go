@@ -292,6 +292,9 @@ func (s *Scheduler) handleFailure(qpi *queue.QueuedPodInfo, err error) {
 	d := &s.decision
 	reason := corev1.PodReasonSchedulerError
 	qpi.UnschedulablePlugins = nil
+	if errors.Is(err, ErrNoNodesAvailable) {
+		reason = corev1.PodReasonUnschedulable
+	}
 	var fitErr *framework.FitError
 	if errors.As(err, &fitErr) {
 		reason = corev1.PodReasonUnschedulable
