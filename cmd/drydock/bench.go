@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,7 @@ func newBenchSimCommand() *cobra.Command {
 	var duration time.Duration
 	var seed uint64
 	var asJSON bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Simulate a cluster that creates pods through Deployments and loses a node",
@@ -78,6 +80,17 @@ func newBenchSimCommand() *cobra.Command {
 			sc, err := scenario.Parse("bench-sim.yaml", []byte(BenchScenario(nodes, pods, duration, seed)))
 			if err != nil {
 				return fmt.Errorf("generated scenario: %w", err)
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return badInput(err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			start := time.Now()
 			res, err := sim.Run(sc, sim.Options{})
@@ -96,6 +109,7 @@ func newBenchSimCommand() *cobra.Command {
 	cmd.Flags().IntVar(&nodes, "nodes", 1000, "simulated nodes")
 	cmd.Flags().IntVar(&pods, "pods", 30000, "pods, created through Deployments of up to 100 replicas")
 	cmd.Flags().DurationVar(&duration, "duration", time.Hour, "simulated time")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
