@@ -238,4 +238,3 @@ func (w *watcher) deliver(ev store.Event) {
 	}
 	w.fn(api.WatchEvent{Type: t, Object: obj, Revision: ev.Revision})
 }
-

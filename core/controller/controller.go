@@ -26,7 +26,9 @@ type Reconciler interface {
 type ReconcilerFunc func(ctx context.Context, key string) (Result, error)
 
 // Reconcile calls f.
-func (f ReconcilerFunc) Reconcile(ctx context.Context, key string) (Result, error) { return f(ctx, key) }
+func (f ReconcilerFunc) Reconcile(ctx context.Context, key string) (Result, error) {
+	return f(ctx, key)
+}
 
 // Controller owns a queue and drains it into a reconciler.
 type Controller struct {
