@@ -4,6 +4,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -26,7 +27,10 @@ func (e *exitError) Error() string { return e.err.Error() }
 
 func badInput(err error) error { return &exitError{code: exitBadInput, err: err} }
 
-func main() {
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run executes the command line and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
 	root := &cobra.Command{
 		Use:           "drydock",
 		Short:         "A simulation-first Kubernetes-architecture orchestrator",
@@ -34,18 +38,21 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newSimCommand(), newBenchCommand())
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
-		os.Exit(exitOK)
+		return exitOK
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil && ee.code != exitFailed {
-			fmt.Fprintln(os.Stderr, "drydock:", ee.err)
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "drydock:", ee.err)
 		}
-		os.Exit(ee.code)
+		return ee.code
 	}
 	// Flag and argument errors from cobra are bad input too.
-	fmt.Fprintln(os.Stderr, "drydock:", err)
-	os.Exit(exitBadInput)
+	fmt.Fprintln(stderr, "drydock:", err)
+	return exitBadInput
 }
