@@ -105,6 +105,8 @@ type Kubelet struct {
 
 	pulls pullQueue
 
+	capList     corev1.ResourceList // shared, never modified
+	allocList   corev1.ResourceList
 	node        *corev1.Node // latest known Node object
 	nodeIP      string
 	bootID      string

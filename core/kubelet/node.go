@@ -4,7 +4,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,8 +122,23 @@ func copyMap(m map[string]string) map[string]string {
 	return out
 }
 
-// capacity is the node's capacity with the pod count defaulted.
+// capacity is the node's capacity with the pod count defaulted. The lists
+// are computed once and shared (never modified).
 func (k *Kubelet) capacity() corev1.ResourceList {
+	if k.capList == nil {
+		k.capList = k.computeCapacity()
+	}
+	return k.capList
+}
+
+func (k *Kubelet) allocatable() corev1.ResourceList {
+	if k.allocList == nil {
+		k.allocList = k.computeAllocatable()
+	}
+	return k.allocList
+}
+
+func (k *Kubelet) computeCapacity() corev1.ResourceList {
 	out := corev1.ResourceList{}
 	if t := k.cfg.Node; t != nil {
 		for name, q := range t.Status.Capacity {
@@ -137,8 +151,8 @@ func (k *Kubelet) capacity() corev1.ResourceList {
 	return out
 }
 
-func (k *Kubelet) allocatable() corev1.ResourceList {
-	out := k.capacity()
+func (k *Kubelet) computeAllocatable() corev1.ResourceList {
+	out := k.computeCapacity()
 	if t := k.cfg.Node; t != nil {
 		for name, q := range t.Status.Allocatable {
 			out[name] = q.DeepCopy()
@@ -251,19 +265,39 @@ func (k *Kubelet) updateNodeStatus(force bool) {
 	}
 }
 
-// nodeStatusEqual compares statuses ignoring heartbeat times.
+// nodeStatusEqual compares what the kubelet reports, ignoring heartbeat
+// times. It runs every NodeStatusUpdateFrequency on every node, so it
+// compares field by field instead of by reflection.
 func nodeStatusEqual(a, b *corev1.NodeStatus) bool {
-	if len(a.Conditions) != len(b.Conditions) {
+	if len(a.Conditions) != len(b.Conditions) || len(a.Addresses) != len(b.Addresses) ||
+		a.NodeInfo != b.NodeInfo || a.DaemonEndpoints != b.DaemonEndpoints ||
+		!resourcesEqual(a.Capacity, b.Capacity) || !resourcesEqual(a.Allocatable, b.Allocatable) {
 		return false
 	}
 	for i := range a.Conditions {
-		x, y := a.Conditions[i], b.Conditions[i]
-		x.LastHeartbeatTime, y.LastHeartbeatTime = metav1.Time{}, metav1.Time{}
-		if !apiequality.Semantic.DeepEqual(x, y) {
+		x, y := &a.Conditions[i], &b.Conditions[i]
+		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message ||
+			!x.LastTransitionTime.Equal(&y.LastTransitionTime) {
 			return false
 		}
 	}
-	a2, b2 := *a, *b
-	a2.Conditions, b2.Conditions = nil, nil
-	return apiequality.Semantic.DeepEqual(a2, b2)
+	for i := range a.Addresses {
+		if a.Addresses[i] != b.Addresses[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func resourcesEqual(a, b corev1.ResourceList) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, q := range a {
+		o, ok := b[name]
+		if !ok || q.Cmp(o) != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -31,6 +31,7 @@ type prober struct {
 	fails  int32
 	result bool
 	busy   bool
+	req    *cri.ProbeRequest // built once; runtimes must not modify it
 }
 
 func (p *prober) specOf(c *corev1.Container) *corev1.Probe {
@@ -82,6 +83,8 @@ func (k *Kubelet) startMainProbes(c *ctrState) {
 func (k *Kubelet) startProber(c *ctrState, which int) {
 	p := &prober{c: c, which: which, id: c.id, result: which == probeLiveness}
 	p.spec = p.specOf(c.spec)
+	p.req = &cri.ProbeRequest{Kind: probeKinds[which], Handler: p.spec.ProbeHandler,
+		Port: probePort(c.spec, &p.spec.ProbeHandler), Timeout: time.Duration(p.spec.TimeoutSeconds) * time.Second}
 	c.probes[which] = p
 	first := c.startedAt.Add(time.Duration(p.spec.InitialDelaySeconds) * time.Second).Sub(k.clock.Now())
 	p.timer = k.after(first, func() { k.probeTick(p) })
@@ -102,10 +105,8 @@ func (k *Kubelet) probeTick(p *prober) {
 		return
 	}
 	p.busy = true
-	req := &cri.ProbeRequest{Kind: probeKinds[p.which], Handler: p.spec.ProbeHandler,
-		Port: probePort(c.spec, &p.spec.ProbeHandler), Timeout: time.Duration(p.spec.TimeoutSeconds) * time.Second}
 	live := k.live()
-	k.rt.Probe(c.id, req, func(res cri.ProbeResult) {
+	k.rt.Probe(c.id, p.req, func(res cri.ProbeResult) {
 		p.busy = false
 		if !live() || c.id != p.id || c.phase != cRunning || c.probes[p.which] != p {
 			return
