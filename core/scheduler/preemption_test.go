@@ -162,3 +162,21 @@ func TestPreemptionClearsLowerNominations(t *testing.T) {
 		t.Fatalf("nominations top=%q mid=%q", h.s.NominatedNode("top"), h.s.NominatedNode("mid"))
 	}
 }
+
+func TestPreemptionNoCandidateReasons(t *testing.T) {
+	h := newHarness(t, 0, 1)
+	h.addNode(testobj.Node("a", "4", "8Gi", 110))
+	h.addNode(testobj.Node("b", "4", "8Gi", 110))
+	h.addPod(testobj.Pod("important", "4", "", testobj.Priority(20), testobj.OnNode("a")))
+	h.addPod(testobj.Pod("low", "1", "", testobj.Priority(0), testobj.OnNode("b")))
+	h.addPod(testobj.Pod("rest", "3", "", testobj.Priority(20), testobj.OnNode("b")))
+	h.addPod(testobj.Pod("p", "2", "", testobj.Priority(10)))
+	h.run()
+	// a has nothing of lower priority; on b even evicting "low" leaves too
+	// little room.
+	h.wantLog(
+		"event Warning FailedScheduling p: 0/2 nodes are available: 2 Insufficient cpu. "+
+			"preemption: 0/2 nodes are available: 1 Insufficient cpu, 1 No preemption victims found for incoming pod..",
+		"condition p False Unschedulable",
+	)
+}

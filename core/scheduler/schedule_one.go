@@ -230,7 +230,7 @@ func (s *Scheduler) findNodesThatPassFilters(pi *framework.PodInfo, nodes []*fra
 					s.feasible = feasible
 					return nil, st.AsError()
 				default:
-					m.Add(ni.Name, pls[j], st)
+					m.AddInfo(ni, pls[j], st)
 					s.diag.AddPlugin(pls[j])
 				}
 			}
@@ -255,7 +255,7 @@ func (s *Scheduler) findNodesThatPassFilters(pi *framework.PodInfo, nodes []*fra
 				s.feasible = feasible
 				return nil, st.AsError()
 			}
-			m.Add(ni.Name, plugin, st)
+			m.AddInfo(ni, plugin, st)
 			s.diag.AddPlugin(plugin)
 		}
 	}

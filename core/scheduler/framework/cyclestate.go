@@ -54,3 +54,16 @@ func (c *CycleState) Clone() *CycleState {
 	}
 	return &out
 }
+
+// CopyFrom makes c a deep copy of o, reusing c's memory; data that never
+// changes after PreFilter is shared, so this usually allocates nothing.
+func (c *CycleState) CopyFrom(o *CycleState) {
+	filters := append(c.filters[:0], o.filters...)
+	*c = *o
+	c.filters = filters
+	for i, d := range o.data {
+		if d != nil {
+			c.data[i] = d.Clone()
+		}
+	}
+}

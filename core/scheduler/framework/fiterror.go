@@ -14,7 +14,12 @@ type NodeStatus struct {
 	Node   string
 	Plugin string
 	Status *Status
+	// info is the node's NodeInfo when known, sparing lookups by name.
+	info *NodeInfo
 }
+
+// Info is the rejected node's NodeInfo (read-only), nil if not recorded.
+func (n *NodeStatus) Info() *NodeInfo { return n.info }
 
 // NodeToStatus records the rejected nodes of one attempt. It is a list, not
 // a map: filtering appends in evaluation order at no hashing cost, and only
@@ -44,6 +49,14 @@ func (m *NodeToStatus) Add(node, plugin string, s *Status) {
 	}
 }
 
+// AddInfo records a rejection of a listed node.
+func (m *NodeToStatus) AddInfo(ni *NodeInfo, plugin string, s *Status) {
+	m.Rejected = append(m.Rejected, NodeStatus{Node: ni.Name, Plugin: plugin, Status: s, info: ni})
+	if m.index != nil {
+		m.index[ni.Name] = len(m.Rejected) - 1
+	}
+}
+
 // Get is the status of node: its rejection, else Absent (nil = not rejected).
 func (m *NodeToStatus) Get(node string) *Status {
 	if m.index == nil {
@@ -62,10 +75,28 @@ func (m *NodeToStatus) Get(node string) *Status {
 // Kubernetes way: each reason counted over nodes, rendered "<count>
 // <reason>", sorted as strings, joined by ", ".
 func (m *NodeToStatus) ReasonHistogram(numAllNodes int) string {
-	counts := map[string]int{}
+	// Plugins share status values for common rejections, so count by
+	// status first (runs of one pointer are common) and by reason after.
+	byStatus := map[*Status]int{}
+	var run *Status
+	runLen := 0
 	for _, r := range m.Rejected {
-		for _, reason := range r.Status.Reasons() {
-			counts[reason]++
+		if r.Status == run {
+			runLen++
+			continue
+		}
+		if runLen > 0 {
+			byStatus[run] += runLen
+		}
+		run, runLen = r.Status, 1
+	}
+	if runLen > 0 {
+		byStatus[run] += runLen
+	}
+	counts := map[string]int{}
+	for s, n := range byStatus {
+		for _, reason := range s.Reasons() {
+			counts[reason] += n
 		}
 	}
 	if absent := numAllNodes - len(m.Rejected); absent > 0 && m.Absent != nil {

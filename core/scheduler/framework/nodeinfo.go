@@ -86,8 +86,10 @@ func (n *NodeInfo) AddPod(pi *PodInfo) {
 // RemovePod stops counting the pod with uid; it reports the removed entry.
 // Nodes hold at most a few hundred pods, so a scan is cheaper than an index.
 func (n *NodeInfo) RemovePod(uid types.UID) *PodInfo {
-	for i, pi := range n.Pods {
-		if pi.Pod.UID == uid {
+	// Scan from the end: the most recently added pod is the likeliest to
+	// go (preemption's reprieve loop adds and removes the last one).
+	for i := len(n.Pods) - 1; i >= 0; i-- {
+		if pi := n.Pods[i]; pi.Pod.UID == uid {
 			copy(n.Pods[i:], n.Pods[i+1:])
 			n.Pods[len(n.Pods)-1] = nil
 			n.Pods = n.Pods[:len(n.Pods)-1]
@@ -97,6 +99,33 @@ func (n *NodeInfo) RemovePod(uid types.UID) *PodInfo {
 		}
 	}
 	return nil
+}
+
+// RemovePodsBelow stops counting every pod with priority below prio, in
+// one pass, appending them to removed in their node order.
+func (n *NodeInfo) RemovePodsBelow(prio int32, removed []*PodInfo) []*PodInfo {
+	kept := n.Pods[:0]
+	for _, pi := range n.Pods {
+		if pi.Priority >= prio {
+			kept = append(kept, pi)
+			continue
+		}
+		removed = append(removed, pi)
+		n.Requested.Sub(pi.Request)
+		n.NonZeroRequested.Sub(pi.NonZeroRequest)
+	}
+	clear(n.Pods[len(kept):])
+	n.Pods = kept
+	return removed
+}
+
+// CopyInto makes dst a copy of n that may be changed independently, reusing
+// dst's pod slice; it is Clone without allocation for scratch copies.
+func (n *NodeInfo) CopyInto(dst *NodeInfo) {
+	pods := dst.Pods[:0]
+	*dst = *n
+	dst.Pods = append(pods, n.Pods...)
+	dst.index = -1
 }
 
 // Clone copies the NodeInfo so that pods can be added or removed on the

@@ -17,6 +17,9 @@ type Snapshot struct {
 	// podNode maps each counted pod to its node.
 	podNode map[types.UID]*NodeInfo
 	gen     int64
+	// priorities counts counted pods per priority, so preemption can tell
+	// in O(#priorities) that no pod anywhere has a lower priority.
+	priorities map[int32]int
 	// slab holds NodeInfos allocated together, so that walking the node
 	// list touches contiguous memory the hardware prefetches, instead of
 	// objects scattered over the heap.
@@ -35,7 +38,7 @@ func (s *Snapshot) newNodeInfo(name string) *NodeInfo {
 
 // NewSnapshot returns an empty snapshot.
 func NewSnapshot() *Snapshot {
-	return &Snapshot{byName: map[string]*NodeInfo{}, podNode: map[types.UID]*NodeInfo{}}
+	return &Snapshot{byName: map[string]*NodeInfo{}, podNode: map[types.UID]*NodeInfo{}, priorities: map[int32]int{}}
 }
 
 func (s *Snapshot) bump(ni *NodeInfo) {
@@ -117,6 +120,7 @@ func (s *Snapshot) AddPod(pi *PodInfo, nodeName string) {
 	}
 	ni.AddPod(pi)
 	s.podNode[pi.Pod.UID] = ni
+	s.priorities[pi.Priority]++
 	s.bump(ni)
 }
 
@@ -128,10 +132,25 @@ func (s *Snapshot) RemovePod(uid types.UID) string {
 		return ""
 	}
 	delete(s.podNode, uid)
-	ni.RemovePod(uid)
+	if pi := ni.RemovePod(uid); pi != nil {
+		if s.priorities[pi.Priority]--; s.priorities[pi.Priority] == 0 {
+			delete(s.priorities, pi.Priority)
+		}
+	}
 	s.bump(ni)
 	if ni.node == nil && len(ni.Pods) == 0 {
 		delete(s.byName, ni.Name)
 	}
 	return ni.Name
+}
+
+// HasPodBelow reports whether any counted pod has a priority below p. The
+// answer does not depend on map iteration order.
+func (s *Snapshot) HasPodBelow(p int32) bool {
+	for prio := range s.priorities {
+		if prio < p {
+			return true
+		}
+	}
+	return false
 }

@@ -1,8 +1,10 @@
 package plugins
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -14,7 +16,21 @@ import (
 // kube-scheduler's DefaultPreemption. It only decides; the scheduler deletes
 // the victims and writes the nomination. PodDisruptionBudgets are not
 // considered.
-type DefaultPreemption struct{ h framework.Handle }
+type DefaultPreemption struct {
+	h framework.Handle
+	// Scratch space reused by every dry run (the scheduler is
+	// single-threaded), so trying hundreds of nodes allocates little.
+	node   framework.NodeInfo
+	state  framework.CycleState
+	lower  []*framework.PodInfo
+	ranked []rankedPod
+}
+
+// rankedPod caches a pod's importance key for sorting.
+type rankedPod struct {
+	pi    *framework.PodInfo
+	start int64
+}
 
 var _ framework.PostFilterPlugin = (*DefaultPreemption)(nil)
 
@@ -55,15 +71,22 @@ func (p *DefaultPreemption) PostFilter(state *framework.CycleState, pod *framewo
 	if msg := p.notEligible(pod, m); msg != "" {
 		return nil, framework.NewStatus(framework.Unschedulable, "preemption: "+msg)
 	}
-	all := p.h.Snapshot().List()
-	outcome := &framework.NodeToStatus{}
-	var potential []*framework.NodeInfo
-	for _, ni := range all {
-		if m.Get(ni.Name).Code() == framework.UnschedulableAndUnresolvable {
-			outcome.Add(ni.Name, "", statusNotHelpful)
-			continue
+	snap := p.h.Snapshot()
+	all := snap.List()
+	if !snap.HasPodBelow(pod.Priority) {
+		// Nothing anywhere has a lower priority: every dry run would find
+		// no victims. Say so without running them.
+		helpful := p.countPotential(all, m)
+		if helpful > 0 {
+			msg := "preemption: 0/" + strconv.Itoa(len(all)) + " nodes are available: " +
+				joinSorted(strconv.Itoa(helpful)+" "+ErrReasonNoVictims, len(all)-helpful, ErrReasonPreemptionNotHelpful) + "."
+			return &framework.PostFilterResult{Override: true}, framework.NewStatus(framework.Unschedulable, msg)
 		}
-		potential = append(potential, ni)
+	}
+	potential, notHelpful := p.potentialNodes(all, m)
+	outcome := &framework.NodeToStatus{}
+	for range notHelpful {
+		outcome.Add("", "", statusNotHelpful)
 	}
 	var cands []candidate
 	if len(potential) > 0 {
@@ -100,6 +123,70 @@ func (p *DefaultPreemption) PostFilter(state *framework.CycleState, pod *framewo
 	return res, nil
 }
 
+// potentialNodes are the nodes where preemption might help: those not
+// rejected as unresolvable. It walks the rejection list rather than looking
+// every node up, except when a PreFilter rejection left all nodes with the
+// same status. It also returns how many nodes preemption cannot help.
+func (p *DefaultPreemption) potentialNodes(all []*framework.NodeInfo, m *framework.NodeToStatus) ([]*framework.NodeInfo, int) {
+	potential := make([]*framework.NodeInfo, 0, len(m.Rejected))
+	if m.Absent != nil && m.Absent.Code() != framework.UnschedulableAndUnresolvable {
+		for _, ni := range all {
+			if m.Get(ni.Name).Code() != framework.UnschedulableAndUnresolvable {
+				potential = append(potential, ni)
+			}
+		}
+		return potential, len(all) - len(potential)
+	}
+	snap := p.h.Snapshot()
+	for i := range m.Rejected {
+		r := &m.Rejected[i]
+		if r.Status.Code() == framework.UnschedulableAndUnresolvable {
+			continue
+		}
+		ni := r.Info()
+		if ni == nil {
+			ni = snap.Get(r.Node)
+		}
+		if ni != nil {
+			potential = append(potential, ni)
+		}
+	}
+	return potential, len(all) - len(potential)
+}
+
+// countPotential is len(potentialNodes(...)) without building the list.
+func (p *DefaultPreemption) countPotential(all []*framework.NodeInfo, m *framework.NodeToStatus) int {
+	if m.Absent != nil && m.Absent.Code() != framework.UnschedulableAndUnresolvable {
+		n := 0
+		for _, ni := range all {
+			if m.Get(ni.Name).Code() != framework.UnschedulableAndUnresolvable {
+				n++
+			}
+		}
+		return n
+	}
+	n := 0
+	for i := range m.Rejected {
+		if m.Rejected[i].Status.Code() != framework.UnschedulableAndUnresolvable {
+			n++
+		}
+	}
+	return n
+}
+
+// joinSorted renders "<a>, <n> <reason>" in Kubernetes' histogram order,
+// leaving out a zero count.
+func joinSorted(a string, n int, reason string) string {
+	if n == 0 {
+		return a
+	}
+	b := strconv.Itoa(n) + " " + reason
+	if b < a {
+		a, b = b, a
+	}
+	return a + ", " + b
+}
+
 // notEligible says why pod may not preempt, or "".
 func (p *DefaultPreemption) notEligible(pod *framework.PodInfo, m *framework.NodeToStatus) string {
 	if pp := pod.Pod.Spec.PreemptionPolicy; pp != nil && *pp == corev1.PreemptNever {
@@ -134,19 +221,21 @@ func numCandidates(n int) int {
 // if the pod then fits, it adds them back most important first, keeping
 // each one that still lets the pod fit (a reprieve). The rest are victims.
 func (p *DefaultPreemption) selectVictims(state *framework.CycleState, pod *framework.PodInfo, orig *framework.NodeInfo) ([]*framework.PodInfo, *framework.Status) {
-	var lower []*framework.PodInfo
+	hasLower := false
 	for _, q := range orig.Pods {
 		if q.Priority < pod.Priority {
-			lower = append(lower, q)
+			hasLower = true
+			break
 		}
 	}
-	if len(lower) == 0 {
+	if !hasLower {
 		return nil, statusNoVictims
 	}
-	ni := orig.Clone()
-	st := state.Clone()
-	for _, q := range lower {
-		ni.RemovePod(q.Pod.UID)
+	ni, st := &p.node, &p.state
+	orig.CopyInto(ni)
+	st.CopyFrom(state)
+	p.lower = ni.RemovePodsBelow(pod.Priority, p.lower[:0])
+	for _, q := range p.lower {
 		if s := p.h.RunPreFilterExtensionRemovePod(st, pod, q, ni); !s.IsSuccess() {
 			return nil, s
 		}
@@ -154,9 +243,21 @@ func (p *DefaultPreemption) selectVictims(state *framework.CycleState, pod *fram
 	if s, _ := p.h.RunFilterPluginsWithNominatedPods(st, pod, ni); !s.IsSuccess() {
 		return nil, s
 	}
-	sortByImportance(lower)
+	// Most important first: priority high to low, then older first, as
+	// Kubernetes' MoreImportantPod.
+	p.ranked = p.ranked[:0]
+	for _, q := range p.lower {
+		p.ranked = append(p.ranked, rankedPod{pi: q, start: startNanos(q)})
+	}
+	slices.SortStableFunc(p.ranked, func(a, b rankedPod) int {
+		if a.pi.Priority != b.pi.Priority {
+			return cmp.Compare(b.pi.Priority, a.pi.Priority)
+		}
+		return cmp.Compare(a.start, b.start)
+	})
 	var victims []*framework.PodInfo
-	for _, q := range lower {
+	for _, r := range p.ranked {
+		q := r.pi
 		ni.AddPod(q)
 		if s := p.h.RunPreFilterExtensionAddPod(st, pod, q, ni); !s.IsSuccess() {
 			return nil, s
@@ -195,17 +296,6 @@ func startNanos(p *framework.PodInfo) int64 {
 		return t.UnixNano()
 	}
 	return math.MaxInt64
-}
-
-// sortByImportance orders pods by priority (high first), then start time
-// (older first), as Kubernetes' MoreImportantPod.
-func sortByImportance(pods []*framework.PodInfo) {
-	sort.SliceStable(pods, func(i, j int) bool {
-		if pods[i].Priority != pods[j].Priority {
-			return pods[i].Priority > pods[j].Priority
-		}
-		return startNanos(pods[i]) < startNanos(pods[j])
-	})
 }
 
 // pickCandidate applies Kubernetes' criteria in order, each keeping only
