@@ -106,7 +106,7 @@ func (k *Kubelet) admit(ps *podState) {
 		t := k.now()
 		ps.startTime = &t
 	}
-	for _, c := range ps.ctrs {
+	for _, c := range ps.all {
 		if c.phase == cRunning {
 			k.startProbes(ps, c)
 		}

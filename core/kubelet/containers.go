@@ -26,6 +26,10 @@ const (
 type ctrState struct {
 	ps   *podState
 	spec *corev1.Container
+	// init: an init container (runs to completion before the app
+	// containers); initSpec: declared in initContainers (also sidecars).
+	init, initSpec bool
+	rerun          bool // a completed init container must run again
 
 	id       string // current instance ("" before the first)
 	phase    cPhase
@@ -85,6 +89,9 @@ func (c *ctrState) shouldRestart() bool {
 	if c.restartAnyway {
 		return true
 	}
+	if c.init {
+		return c.exitCode != 0 && c.ps.pod.Spec.RestartPolicy != corev1.RestartPolicyNever
+	}
 	switch c.ps.pod.Spec.RestartPolicy {
 	case corev1.RestartPolicyNever:
 		return false
@@ -142,6 +149,7 @@ func (k *Kubelet) startSandbox(ps *podState) {
 	}
 	if ps.sb.changed {
 		k.event(ps, corev1.EventTypeNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+		ps.rerunInits()
 	}
 	ps.op, ps.holdStatus = opSandbox, true
 	live := k.live()
@@ -278,7 +286,7 @@ func (k *Kubelet) createContainer(ps *podState, c *ctrState, ref string) {
 		c.id, c.phase, c.imageRef = id, cCreated, ref
 		c.hadInstance, c.restartCount = true, attempt
 		c.setWaiting("", "")
-		c.restartAnyway, c.stopping = false, false
+		c.restartAnyway, c.stopping, c.rerun = false, false, false
 		c.startedAt, c.finishedAt, c.exitCode, c.reason = time.Time{}, time.Time{}, 0, ""
 		k.byContainer[id] = c
 		k.event(ps, corev1.EventTypeNormal, "Created", "Created container: "+c.spec.Name)

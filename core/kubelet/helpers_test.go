@@ -31,11 +31,18 @@ const (
 	annStopAfter    = "test/stop-after"
 )
 
-func behavior(sb *cri.SandboxConfig, _ *cri.ContainerConfig) (memruntime.Behavior, error) {
+// behavior reads the test annotations; "key.container" wins over "key".
+func behavior(sb *cri.SandboxConfig, c *cri.ContainerConfig) (memruntime.Behavior, error) {
 	var b memruntime.Behavior
-	a := sb.Annotations
+	get := func(key string) (string, bool) {
+		if v, ok := sb.Annotations[key+"."+c.Name]; ok {
+			return v, true
+		}
+		v, ok := sb.Annotations[key]
+		return v, ok
+	}
 	dur := func(key string) (time.Duration, bool) {
-		v, ok := a[key]
+		v, ok := get(key)
 		if !ok {
 			return 0, false
 		}
@@ -46,7 +53,7 @@ func behavior(sb *cri.SandboxConfig, _ *cri.ContainerConfig) (memruntime.Behavio
 		return d, true
 	}
 	b.ExitAfter, b.Exits = dur(annExitAfter)
-	if v, ok := a[annExitCode]; ok {
+	if v, ok := get(annExitCode); ok {
 		n, _ := strconv.Atoi(v)
 		b.ExitCode = int32(n)
 	}

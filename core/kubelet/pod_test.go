@@ -352,3 +352,66 @@ func TestImagePullBackOff(t *testing.T) {
 		}
 	}
 }
+
+func withInit(name, exitAfter, code string) podOpt {
+	return func(p *corev1.Pod) {
+		p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: name, Image: "busybox:1.36"})
+		// Behaviour annotations apply pod-wide in these tests, so init
+		// containers get theirs through per-container keys.
+		withAnn(annExitAfter+"."+name, exitAfter)(p)
+		withAnn(annExitCode+"."+name, code)(p)
+	}
+}
+
+func TestInitContainers(t *testing.T) {
+	e := newEnv(t, func(_ *kubelet.Config, r *memruntime.Config) { r.Latency = nil })
+	e.createPod("app", withInit("migrate", "5s", "0"), withInit("warm", "3s", "0"))
+	e.until("first init running", time.Second, func() bool {
+		p := e.pod("app")
+		return len(p.Status.InitContainerStatuses) == 2 && p.Status.InitContainerStatuses[0].State.Running != nil
+	})
+	p := e.pod("app")
+	if p.Status.Phase != corev1.PodPending || cond(p, corev1.PodInitialized) != corev1.ConditionFalse {
+		t.Fatalf("initializing pod: phase %s initialized %s", p.Status.Phase, cond(p, corev1.PodInitialized))
+	}
+	if w := p.Status.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != "PodInitializing" {
+		t.Errorf("app container while initializing: %+v", p.Status.ContainerStatuses[0].State)
+	}
+	e.until("running", time.Minute, phaseIs(e, "app", corev1.PodRunning))
+	if got := e.elapsed(); got != 8*time.Second {
+		t.Errorf("running after %v, want 8s (5s + 3s of init)", got)
+	}
+	p = e.pod("app")
+	for _, s := range p.Status.InitContainerStatuses {
+		if s.State.Terminated == nil || s.State.Terminated.Reason != "Completed" || !s.Ready {
+			t.Errorf("init status %+v", s)
+		}
+	}
+	if cond(p, corev1.PodInitialized) != corev1.ConditionTrue {
+		t.Error("not Initialized")
+	}
+}
+
+func TestInitContainerFailure(t *testing.T) {
+	for _, tc := range []struct {
+		policy corev1.RestartPolicy
+		phase  corev1.PodPhase
+	}{{corev1.RestartPolicyNever, corev1.PodFailed}, {corev1.RestartPolicyAlways, corev1.PodPending}} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			e := newEnv(t, func(_ *kubelet.Config, r *memruntime.Config) { r.Latency = nil })
+			e.createPod("app", withInit("migrate", "1s", "2"), withPolicy(tc.policy))
+			e.run(time.Minute, func() bool { return false })
+			p := e.pod("app")
+			if p.Status.Phase != tc.phase {
+				t.Fatalf("phase %s, want %s", p.Status.Phase, tc.phase)
+			}
+			ics := p.Status.InitContainerStatuses[0]
+			if tc.policy == corev1.RestartPolicyAlways && (ics.RestartCount < 2 || p.Status.ContainerStatuses[0].State.Waiting == nil) {
+				t.Errorf("failing init container: %+v, app %+v", ics, p.Status.ContainerStatuses[0])
+			}
+			if e.rt.Running() != 0 {
+				t.Error("app container started although init failed")
+			}
+		})
+	}
+}

@@ -52,7 +52,10 @@ type podState struct {
 	sb           sandboxState
 	oldSandboxes []string
 	sbStopped    bool
-	ctrs         []*ctrState
+	inits        []*ctrState // init containers, run one by one to completion
+	ctrs         []*ctrState // app containers (and sidecars, first)
+	all          []*ctrState // inits then ctrs
+	initDone     bool
 
 	op         opKind
 	holdStatus bool // a short runtime call is in flight: write status after it
@@ -92,7 +95,7 @@ func (ps *podState) stopTimers() {
 		ps.wake.Stop()
 		ps.wake = nil
 	}
-	for _, c := range ps.ctrs {
+	for _, c := range ps.all {
 		c.stopProbes()
 	}
 }
@@ -182,15 +185,25 @@ func (k *Kubelet) markRemoved(ps *podState) {
 // runtime remember of earlier lives, then queues the pod for admission.
 func (k *Kubelet) addPod(pod *corev1.Pod) {
 	ps := &podState{uid: pod.UID, key: informer.Key(pod), pod: pod}
+	for i := range pod.Spec.InitContainers {
+		s := &pod.Spec.InitContainers[i]
+		if s.RestartPolicy != nil && *s.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			// A sidecar runs beside the app containers; it is started first.
+			ps.ctrs = append(ps.ctrs, &ctrState{ps: ps, spec: s, initSpec: true})
+			continue
+		}
+		ps.inits = append(ps.inits, &ctrState{ps: ps, spec: s, init: true, initSpec: true})
+	}
 	for i := range pod.Spec.Containers {
 		ps.ctrs = append(ps.ctrs, &ctrState{ps: ps, spec: &pod.Spec.Containers[i]})
 	}
+	ps.all = append(append([]*ctrState(nil), ps.inits...), ps.ctrs...)
 	k.pods[ps.uid] = ps
 	k.byKey[ps.key] = ps
 	ps.startTime = pod.Status.StartTime
 	// A container that ran before (per the API) counts its restarts on even
 	// if the runtime forgot it, as the kubelet does from its log directory.
-	for _, cs := range pod.Status.ContainerStatuses {
+	for _, cs := range append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
 		if c := ps.ctr(cs.Name); c != nil && cs.ContainerID != "" {
 			c.hadInstance = true
 			c.restartCount = cs.RestartCount
@@ -214,7 +227,7 @@ func (k *Kubelet) addPod(pod *corev1.Pod) {
 }
 
 func (ps *podState) ctr(name string) *ctrState {
-	for _, c := range ps.ctrs {
+	for _, c := range ps.all {
 		if c.spec.Name == name {
 			return c
 		}
@@ -250,22 +263,30 @@ func (k *Kubelet) admitPending() {
 // changed container definition.
 func (k *Kubelet) specChanged(ps *podState) {
 	pod := ps.pod
-	for i, c := range ps.ctrs {
-		if i >= len(pod.Spec.Containers) {
-			break
+	for _, c := range ps.all {
+		spec := findSpec(pod, c.spec.Name, c.initSpec)
+		if spec == nil {
+			continue
 		}
-		spec := &pod.Spec.Containers[i]
 		changed := spec.Image != c.spec.Image
 		c.spec = spec
-		for _, p := range c.probes {
-			if p != nil {
-				p.spec = p.specOf(spec)
-			}
-		}
 		if changed && c.phase == cRunning && !ps.deleting() && !ps.finished {
 			k.killContainer(ps, c, "Container "+spec.Name+" definition changed, will be restarted", nil, true)
 		}
 	}
+}
+
+func findSpec(pod *corev1.Pod, name string, init bool) *corev1.Container {
+	list := pod.Spec.Containers
+	if init {
+		list = pod.Spec.InitContainers
+	}
+	for i := range list {
+		if list[i].Name == name {
+			return &list[i]
+		}
+	}
+	return nil
 }
 
 // runtimePod is what the runtime still holds of one pod at kubelet start.
@@ -369,7 +390,8 @@ func (k *Kubelet) adoptRuntime(ps *podState) {
 		}
 		ps.oldSandboxes = append(ps.oldSandboxes, sb.ID)
 	}
-	for _, c := range ps.ctrs {
+	initsOK := ps.sb.ready
+	for _, c := range ps.all {
 		list := rp.containers[c.spec.Name]
 		if len(list) == 0 {
 			continue
@@ -395,6 +417,26 @@ func (k *Kubelet) adoptRuntime(ps *podState) {
 			// goes with its sandbox and counts as lost.
 			c.phase = cExited
 			c.exitCode, c.reason, c.startedAt, c.finishedAt = 255, cri.ReasonUnknown, cur.StartedAt, k.clock.Now()
+		}
+	}
+	for _, c := range ps.inits {
+		if c.phase != cExited || c.exitCode != 0 {
+			initsOK = false
+		}
+	}
+	ps.initDone = initsOK
+	if !initsOK {
+		ps.rerunInits()
+	}
+}
+
+// rerunInits makes init containers that completed run again, as Kubernetes
+// does when a pod's sandbox is re-created.
+func (ps *podState) rerunInits() {
+	ps.initDone = false
+	for _, c := range ps.inits {
+		if c.phase == cExited && c.exitCode == 0 {
+			c.rerun = true
 		}
 	}
 }

@@ -61,6 +61,10 @@ func (k *Kubelet) startProbes(ps *podState, c *ctrState) {
 	if !ps.admitted {
 		return
 	}
+	if c.init {
+		c.ready, c.started = false, true
+		return
+	}
 	if c.spec.StartupProbe != nil {
 		c.ready, c.started = false, false
 		k.startProber(c, probeStartup)

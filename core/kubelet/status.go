@@ -69,12 +69,29 @@ func (k *Kubelet) podStatus(ps *podState) *corev1.PodStatus {
 	} else {
 		st.PodIP, st.PodIPs = old.PodIP, old.PodIPs
 	}
-	st.ContainerStatuses = make([]corev1.ContainerStatus, len(ps.ctrs))
-	for i, c := range ps.ctrs {
-		st.ContainerStatuses[i] = k.containerStatus(c, ps.terminal)
+	if len(ps.inits) > 0 || len(ps.pod.Spec.InitContainers) > 0 {
+		// Init containers are reported in spec order, sidecars among them.
+		for i := range ps.pod.Spec.InitContainers {
+			if c := ps.ctr(ps.pod.Spec.InitContainers[i].Name); c != nil {
+				st.InitContainerStatuses = append(st.InitContainerStatuses, k.containerStatus(c, ps.terminal))
+			}
+		}
+	}
+	for _, c := range ps.ctrs {
+		if !c.initSpec {
+			st.ContainerStatuses = append(st.ContainerStatuses, k.containerStatus(c, ps.terminal))
+		}
 	}
 	sort.Slice(st.ContainerStatuses, func(i, j int) bool { return st.ContainerStatuses[i].Name < st.ContainerStatuses[j].Name })
 	st.Phase = phaseOf(ps.pod.Spec.RestartPolicy, st.ContainerStatuses, ps.terminal)
+	if !ps.initDone && !ps.terminal {
+		st.Phase = corev1.PodPending
+		for _, c := range ps.inits {
+			if c.phase == cExited && c.exitCode != 0 && !c.shouldRestart() {
+				st.Phase = corev1.PodFailed
+			}
+		}
+	}
 	if ps.finished && st.Phase != corev1.PodSucceeded && st.Phase != corev1.PodFailed {
 		st.Phase = corev1.PodFailed // a finished pod never leaves its terminal phase
 	}
@@ -86,8 +103,12 @@ func (k *Kubelet) podStatus(ps *podState) *corev1.PodStatus {
 func (k *Kubelet) containerStatus(c *ctrState, terminal bool) corev1.ContainerStatus {
 	running := c.phase == cRunning
 	started := running && c.started
+	ready := running && c.ready
+	if c.init {
+		ready = c.phase == cExited && c.exitCode == 0 && !c.rerun
+	}
 	cs := corev1.ContainerStatus{Name: c.spec.Name, Image: c.spec.Image, ImageID: c.imageRef,
-		RestartCount: c.restartCount, Ready: running && c.ready, Started: &started}
+		RestartCount: c.restartCount, Ready: ready, Started: &started}
 	if c.id != "" && c.phase != cNone {
 		cs.ContainerID = k.rtName + "://" + c.id
 	}
@@ -112,7 +133,11 @@ func (k *Kubelet) containerStatus(c *ctrState, terminal bool) corev1.ContainerSt
 			break
 		}
 		reason := c.waitReason
-		if reason == "" {
+		switch {
+		case reason != "":
+		case len(c.ps.inits) > 0:
+			reason = "PodInitializing" // Kubernetes' default when a pod has init containers
+		default:
 			reason = "ContainerCreating"
 		}
 		cs.State.Waiting = &corev1.ContainerStateWaiting{Reason: reason, Message: c.waitMessage}
@@ -183,7 +208,16 @@ func (k *Kubelet) podConditions(ps *podState, phase corev1.PodPhase) []corev1.Po
 		}
 		return c
 	}
-	var unready []string
+	var unready, uninit []string
+	for _, c := range ps.inits {
+		if !(c.phase == cExited && c.exitCode == 0 && !c.rerun) {
+			uninit = append(uninit, c.spec.Name)
+		}
+	}
+	initReason, initMsg := "", ""
+	if !ps.initDone && len(uninit) > 0 {
+		initReason, initMsg = "ContainersNotInitialized", fmt.Sprintf("containers with incomplete status: %v", uninit)
+	}
 	for _, c := range ps.ctrs {
 		if !(c.phase == cRunning && c.ready) {
 			unready = append(unready, c.spec.Name)
@@ -221,7 +255,7 @@ func (k *Kubelet) podConditions(ps *podState, phase corev1.PodPhase) []corev1.Po
 	}
 	out := []corev1.PodCondition{
 		mk(corev1.PodReadyToStartContainers, ps.sb.ready, "", ""),
-		mk(corev1.PodInitialized, true, "", ""),
+		mk(corev1.PodInitialized, initReason == "", initReason, initMsg),
 		mk(corev1.PodReady, ctrReason == "" && gatesOK, readyReason, readyMsg),
 		mk(corev1.ContainersReady, ctrReason == "", ctrReason, ctrMsg),
 	}

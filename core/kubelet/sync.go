@@ -38,26 +38,29 @@ func (k *Kubelet) syncRunning(ps *podState) {
 		return
 	}
 	now := k.clock.Now()
+	if !ps.initDone {
+		if start := k.nextInit(ps, now); start != nil {
+			k.startContainer(ps, start)
+			return
+		}
+		if !ps.initDone {
+			if k.podStatus(ps).Phase == corev1.PodFailed {
+				ps.finished = true
+				k.syncFinished(ps)
+				return
+			}
+			k.updateStatus(ps)
+			return
+		}
+	}
 	for _, c := range ps.ctrs {
 		switch c.phase {
 		case cRunning, cCreated:
 			continue
 		case cExited:
-			if !c.shouldRestart() || now.Before(c.retryAt) {
+			if !c.shouldRestart() || now.Before(c.retryAt) || k.inCrashLoop(ps, c, now) {
 				continue
 			}
-			b := &c.restartBackoff
-			if b.inBackOffSince(c.finishedAt, now, k.cfg.MaxBackOff) {
-				msg := fmt.Sprintf("back-off %v restarting failed container=%s pod=%s", b.d, c.spec.Name, ps.fullName())
-				if c.waitReason != "CrashLoopBackOff" || c.waitMessage != msg {
-					c.setWaiting("CrashLoopBackOff", msg)
-					k.event(ps, corev1.EventTypeWarning, "BackOff",
-						fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.spec.Name, ps.fullName()))
-				}
-				k.wakeAt(ps, c.finishedAt.Add(b.d))
-				continue
-			}
-			b.next(c.finishedAt, now, k.cfg.BackOff, k.cfg.MaxBackOff)
 		case cNone:
 			if now.Before(c.retryAt) {
 				continue
@@ -72,6 +75,53 @@ func (k *Kubelet) syncRunning(ps *podState) {
 		return
 	}
 	k.updateStatus(ps)
+}
+
+// nextInit returns the init container to start next, or nil while one
+// runs or waits; it sets initDone once all have completed.
+func (k *Kubelet) nextInit(ps *podState, now time.Time) *ctrState {
+	for _, c := range ps.inits {
+		switch c.phase {
+		case cRunning, cCreated:
+			return nil
+		case cExited:
+			if c.exitCode == 0 && !c.rerun {
+				continue
+			}
+			if c.rerun {
+				return c
+			}
+			if !c.shouldRestart() || now.Before(c.retryAt) || k.inCrashLoop(ps, c, now) {
+				return nil
+			}
+		case cNone:
+			if now.Before(c.retryAt) {
+				return nil
+			}
+		}
+		return c
+	}
+	ps.initDone = true
+	return nil
+}
+
+// inCrashLoop applies the restart back-off to an exited container that
+// should restart: within the delay it shows CrashLoopBackOff and the pod is
+// woken when the delay ends; otherwise the delay advances for this restart.
+func (k *Kubelet) inCrashLoop(ps *podState, c *ctrState, now time.Time) bool {
+	b := &c.restartBackoff
+	if b.inBackOffSince(c.finishedAt, now, k.cfg.MaxBackOff) {
+		msg := fmt.Sprintf("back-off %v restarting failed container=%s pod=%s", b.d, c.spec.Name, ps.fullName())
+		if c.waitReason != "CrashLoopBackOff" || c.waitMessage != msg {
+			c.setWaiting("CrashLoopBackOff", msg)
+			k.event(ps, corev1.EventTypeWarning, "BackOff",
+				fmt.Sprintf("Back-off restarting failed container %s in pod %s", c.spec.Name, ps.fullName()))
+		}
+		k.wakeAt(ps, c.finishedAt.Add(b.d))
+		return true
+	}
+	b.next(c.finishedAt, now, k.cfg.BackOff, k.cfg.MaxBackOff)
+	return false
 }
 
 // syncFinished winds down a pod that reached Succeeded or Failed (or was
@@ -144,7 +194,7 @@ func (k *Kubelet) terminationGrace(ps *podState) int64 {
 // whether any is still running.
 func (k *Kubelet) stopContainers(ps *podState, grace int64) bool {
 	pending := false
-	for _, c := range ps.ctrs {
+	for _, c := range ps.all {
 		if c.id == "" || c.phase == cExited || c.phase == cNone {
 			continue
 		}
@@ -227,7 +277,7 @@ func (k *Kubelet) finishDeletion(ps *podState) {
 // (and with them its containers) from the runtime.
 func (k *Kubelet) cleanup(ps *podState) {
 	ps.stopTimers()
-	for _, c := range ps.ctrs {
+	for _, c := range ps.all {
 		if c.id != "" && k.byContainer[c.id] == c {
 			delete(k.byContainer, c.id)
 		}
