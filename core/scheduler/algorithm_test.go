@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -162,5 +163,15 @@ func TestNodeAffinityPinnedNodesNarrowFiltering(t *testing.T) {
 		"preemption: 0/200 nodes are available: 200 Preemption is not helpful for scheduling.."
 	if d := h.decisions[1]; d.Message != want {
 		t.Errorf("message %q\nwant    %q", d.Message, want)
+	}
+	// It waits as unschedulable until its node appears.
+	if _, _, u := h.s.QueueLengths(); u != 1 {
+		t.Fatal("pinned pod not waiting as unschedulable")
+	}
+	h.addNode(testobj.Node("gone", "4", "32Gi", 110))
+	h.clk.Advance(time.Second)
+	h.run()
+	if h.nodeOf("lost") != "gone" {
+		t.Error("pinned pod not placed when its node appeared")
 	}
 }

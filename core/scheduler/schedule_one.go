@@ -186,6 +186,11 @@ func (s *Scheduler) findNodesThatFitPod(pi *framework.PodInfo) ([]*framework.Nod
 		}
 		s.diag.NodeToStatus.Absent = framework.NewStatus(framework.UnschedulableAndUnresolvable,
 			fmt.Sprintf("node(s) didn't satisfy plugin(s) %v", res.By))
+		// The narrowing plugins rejected the other nodes: their events
+		// (a matching node appearing) requeue the pod.
+		for _, pl := range res.By {
+			s.diag.AddPlugin(pl)
+		}
 	}
 	return s.findNodesThatPassFilters(pi, nodes, len(all))
 }

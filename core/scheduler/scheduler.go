@@ -92,6 +92,9 @@ type Scheduler struct {
 
 // New builds a scheduler with the default plugins.
 func New(cfg Config) *Scheduler {
+	if cfg.Clock == nil || cfg.Rand == nil || cfg.Binder == nil {
+		panic("scheduler: Config needs Clock, Rand and Binder")
+	}
 	if cfg.SchedulerName == "" {
 		cfg.SchedulerName = DefaultSchedulerName
 	}
