@@ -117,7 +117,7 @@ func (k *Kubelet) admit(ps *podState) {
 func (k *Kubelet) reject(ps *podState, reason, msg string) {
 	k.rec.Event(ps.pod, corev1.EventTypeWarning, reason, msg)
 	ps.rejected, ps.finished = true, true
-	ps.rejectReason, ps.rejectMessage = reason, "Pod was rejected: "+msg
+	ps.failReason, ps.failMessage = reason, "Pod was rejected: "+msg
 	k.enqueue(ps)
 }
 

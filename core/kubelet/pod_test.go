@@ -415,3 +415,31 @@ func TestInitContainerFailure(t *testing.T) {
 		})
 	}
 }
+
+func TestActiveDeadline(t *testing.T) {
+	e := newEnv(t, func(_ *kubelet.Config, r *memruntime.Config) { r.Latency = nil })
+	e.createPod("job", withPolicy(corev1.RestartPolicyNever), func(p *corev1.Pod) {
+		d := int64(30)
+		p.Spec.ActiveDeadlineSeconds = &d
+	})
+	e.until("failed", time.Minute, phaseIs(e, "job", corev1.PodFailed))
+	p := e.pod("job")
+	if got := e.elapsed(); got != 30*time.Second {
+		t.Errorf("failed at %v, want 30s", got)
+	}
+	if p.Status.Reason != "DeadlineExceeded" || p.Status.ContainerStatuses[0].State.Terminated == nil {
+		t.Errorf("status %+v", p.Status)
+	}
+	if e.rt.Running() != 0 {
+		t.Error("container still running")
+	}
+}
+
+func TestHostNetworkPodIP(t *testing.T) {
+	e := newEnv(t)
+	e.createPod("proxy", func(p *corev1.Pod) { p.Spec.HostNetwork = true })
+	e.until("running", 5*time.Second, phaseIs(e, "proxy", corev1.PodRunning))
+	if ip := e.pod("proxy").Status.PodIP; ip != "192.168.0.11" {
+		t.Errorf("hostNetwork pod IP %q, want the node's", ip)
+	}
+}

@@ -46,7 +46,9 @@ type podState struct {
 	counted    bool // requests counted in Kubelet.used
 	req        resources
 
-	rejectReason, rejectMessage string
+	// failReason/failMessage: why the kubelet failed the pod (rejected at
+	// admission, active deadline exceeded).
+	failReason, failMessage string
 	startTime                   *metav1.Time
 
 	sb           sandboxState

@@ -54,16 +54,24 @@ func (k *Kubelet) podStatus(ps *podState) *corev1.PodStatus {
 	st := &corev1.PodStatus{QOSClass: old.QOSClass, NominatedNodeName: old.NominatedNodeName,
 		StartTime: ps.startTime, ObservedGeneration: ps.pod.Generation}
 	if ps.rejected {
-		st.Phase, st.Reason, st.Message = corev1.PodFailed, ps.rejectReason, ps.rejectMessage
+		st.Phase, st.Reason, st.Message = corev1.PodFailed, ps.failReason, ps.failMessage
 		st.StartTime = old.StartTime
 		st.Conditions = append([]corev1.PodCondition(nil), old.Conditions...)
 		return st
 	}
+	defer func() {
+		if ps.failReason != "" {
+			st.Phase, st.Reason, st.Message = corev1.PodFailed, ps.failReason, ps.failMessage
+		}
+	}()
 	if k.nodeIP != "" {
 		st.HostIP = k.nodeIP
 		st.HostIPs = []corev1.HostIP{{IP: k.nodeIP}}
 	}
-	if ip := ps.sb.ip; ip != "" {
+	if ps.pod.Spec.HostNetwork && k.nodeIP != "" {
+		st.PodIP = k.nodeIP
+		st.PodIPs = []corev1.PodIP{{IP: k.nodeIP}}
+	} else if ip := ps.sb.ip; ip != "" {
 		st.PodIP = ip
 		st.PodIPs = []corev1.PodIP{{IP: ip}}
 	} else {

@@ -38,6 +38,9 @@ func (k *Kubelet) syncRunning(ps *podState) {
 		return
 	}
 	now := k.clock.Now()
+	if k.pastDeadline(ps, now) {
+		return
+	}
 	if !ps.initDone {
 		if start := k.nextInit(ps, now); start != nil {
 			k.startContainer(ps, start)
@@ -75,6 +78,27 @@ func (k *Kubelet) syncRunning(ps *podState) {
 		return
 	}
 	k.updateStatus(ps)
+}
+
+// pastDeadline fails a pod that has been active longer than its
+// activeDeadlineSeconds, as the kubelet's active deadline handler does, and
+// otherwise makes sure the pod is woken at its deadline.
+func (k *Kubelet) pastDeadline(ps *podState, now time.Time) bool {
+	d := ps.pod.Spec.ActiveDeadlineSeconds
+	if d == nil || ps.startTime == nil {
+		return false
+	}
+	deadline := ps.startTime.Add(time.Duration(*d) * time.Second)
+	if now.Before(deadline) {
+		k.wakeAt(ps, deadline)
+		return false
+	}
+	msg := "Pod was active on the node longer than the specified deadline"
+	k.event(ps, corev1.EventTypeNormal, "DeadlineExceeded", msg)
+	ps.failReason, ps.failMessage = "DeadlineExceeded", msg
+	ps.finished = true
+	k.syncFinished(ps)
+	return true
 }
 
 // nextInit returns the init container to start next, or nil while one
