@@ -49,7 +49,7 @@ type podState struct {
 	// failReason/failMessage: why the kubelet failed the pod (rejected at
 	// admission, active deadline exceeded).
 	failReason, failMessage string
-	startTime                   *metav1.Time
+	startTime               *metav1.Time
 
 	sb           sandboxState
 	oldSandboxes []string
