@@ -161,7 +161,8 @@ func (k *Kubelet) startSandbox(ps *podState) {
 		if err != nil {
 			k.fail(err)
 			k.event(ps, corev1.EventTypeWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: "+err.Error())
-			k.wakeAt(ps, k.clock.Now().Add(k.cfg.BackOff))
+			ps.sb.retryAt = k.clock.Now().Add(k.cfg.BackOff)
+			k.wakeAt(ps, ps.sb.retryAt)
 			return
 		}
 		ps.sb = sandboxState{id: st.ID, ip: st.IP, ready: true, attempt: st.Attempt}
@@ -178,7 +179,15 @@ func (k *Kubelet) startSandbox(ps *podState) {
 func (k *Kubelet) startContainer(ps *podState, c *ctrState) {
 	ps.op, ps.holdStatus = opStart, true
 	c.retryAt = time.Time{}
-	k.ensureImage(ps, c, func(ref string) { k.createContainer(ps, c, ref) })
+	k.ensureImage(ps, c, func(ref string) {
+		if ps.deleting() {
+			// Deleted while the image came: do not create the container.
+			ps.op = opNone
+			k.enqueue(ps)
+			return
+		}
+		k.createContainer(ps, c, ref)
+	})
 }
 
 // startFailed ends a start attempt that will be retried after the kubelet's

@@ -66,6 +66,11 @@ type podState struct {
 
 	wake   clock.Timer
 	wakeAt time.Time
+
+	// What the kubelet last acted on, to tell which updates need a sync.
+	seenDeletion bool
+	seenGrace    *int64
+	seenGen      int64
 }
 
 type sandboxState struct {
@@ -75,6 +80,7 @@ type sandboxState struct {
 	attempt uint32
 	// changed: an earlier sandbox died, the next one is a re-creation.
 	changed bool
+	retryAt time.Time // after a failed creation
 }
 
 // wakeAt makes sure the pod is synced at t.
@@ -146,14 +152,19 @@ func (k *Kubelet) podChanged(pod *corev1.Pod) {
 		k.addPod(pod)
 		return
 	}
-	old := ps.pod
-	if newer(pod.ResourceVersion, old.ResourceVersion) {
-		ps.pod = pod
+	k.setPod(ps, pod)
+}
+
+// setPod records a newer copy of the pod. Status writes (ours or others')
+// need no sync; a deletion, a shorter grace period or a spec change does.
+func (k *Kubelet) setPod(ps *podState, pod *corev1.Pod) {
+	if !newer(pod.ResourceVersion, ps.pod.ResourceVersion) {
+		return
 	}
-	// Status writes (ours or others') need no sync; deletion and spec changes do.
-	if (pod.DeletionTimestamp != nil) != (old.DeletionTimestamp != nil) ||
-		!int64PtrEqual(pod.DeletionGracePeriodSeconds, old.DeletionGracePeriodSeconds) ||
-		pod.Generation != old.Generation {
+	ps.pod = pod
+	if (pod.DeletionTimestamp != nil) != ps.seenDeletion || !int64PtrEqual(pod.DeletionGracePeriodSeconds, ps.seenGrace) ||
+		pod.Generation != ps.seenGen {
+		ps.seenDeletion, ps.seenGrace, ps.seenGen = pod.DeletionTimestamp != nil, pod.DeletionGracePeriodSeconds, pod.Generation
 		k.specChanged(ps)
 		k.enqueue(ps)
 	}
@@ -168,9 +179,7 @@ func int64PtrEqual(a, b *int64) bool {
 
 func (k *Kubelet) podDeleted(pod *corev1.Pod) {
 	if ps := k.byKey[informer.Key(pod)]; ps != nil && ps.uid == pod.UID {
-		if newer(pod.ResourceVersion, ps.pod.ResourceVersion) {
-			ps.pod = pod
-		}
+		k.setPod(ps, pod)
 		k.markRemoved(ps)
 	}
 }
@@ -186,7 +195,8 @@ func (k *Kubelet) markRemoved(ps *podState) {
 // addPod starts tracking a pod: it takes over what the API status and the
 // runtime remember of earlier lives, then queues the pod for admission.
 func (k *Kubelet) addPod(pod *corev1.Pod) {
-	ps := &podState{uid: pod.UID, key: informer.Key(pod), pod: pod}
+	ps := &podState{uid: pod.UID, key: informer.Key(pod), pod: pod,
+		seenDeletion: pod.DeletionTimestamp != nil, seenGrace: pod.DeletionGracePeriodSeconds, seenGen: pod.Generation}
 	for i := range pod.Spec.InitContainers {
 		s := &pod.Spec.InitContainers[i]
 		if s.RestartPolicy != nil && *s.RestartPolicy == corev1.ContainerRestartPolicyAlways {

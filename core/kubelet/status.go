@@ -29,7 +29,7 @@ func (k *Kubelet) updateStatus(ps *podState) {
 		p.Status = *st
 		out, err := k.client.Update(k.ctx, &p, "status")
 		if err == nil {
-			ps.pod = out.(*corev1.Pod)
+			k.setPod(ps, out.(*corev1.Pod))
 			return
 		}
 		if apierrors.IsNotFound(err) {
@@ -44,7 +44,7 @@ func (k *Kubelet) updateStatus(ps *podState) {
 		if err != nil || cur.GetUID() != ps.uid {
 			return
 		}
-		ps.pod = cur.(*corev1.Pod)
+		k.setPod(ps, cur.(*corev1.Pod))
 	}
 }
 

@@ -33,12 +33,14 @@ func (k *Kubelet) syncRunning(ps *podState) {
 		}
 		return
 	}
-	if !ps.sb.ready {
-		k.startSandbox(ps)
-		return
-	}
 	now := k.clock.Now()
 	if k.pastDeadline(ps, now) {
+		return
+	}
+	if !ps.sb.ready {
+		if !now.Before(ps.sb.retryAt) {
+			k.startSandbox(ps)
+		}
 		return
 	}
 	if !ps.initDone {
