@@ -443,3 +443,58 @@ func TestHostNetworkPodIP(t *testing.T) {
 		t.Errorf("hostNetwork pod IP %q, want the node's", ip)
 	}
 }
+
+func withImage(img string) podOpt { return func(p *corev1.Pod) { p.Spec.Containers[0].Image = img } }
+
+// TestImagePullsSerialized: one pull at a time per node by default.
+func TestImagePullsSerialized(t *testing.T) {
+	for _, parallel := range []bool{false, true} {
+		t.Run(fmt.Sprint("parallel=", parallel), func(t *testing.T) {
+			e := newEnv(t, func(k *kubelet.Config, _ *memruntime.Config) { k.ParallelImagePulls = parallel })
+			e.createPod("a", withImage("a:1"))
+			e.createPod("b", withImage("b:1"))
+			running := map[string]time.Duration{}
+			e.until("both running", time.Minute, func() bool {
+				for _, n := range []string{"a", "b"} {
+					if _, ok := running[n]; !ok && e.pod(n).Status.Phase == corev1.PodRunning {
+						running[n] = e.elapsed()
+					}
+				}
+				return len(running) == 2
+			})
+			// sandbox 100ms, pull 1s, start 300ms.
+			want := map[string]time.Duration{"a": 1400 * time.Millisecond, "b": 2400 * time.Millisecond}
+			wantMsg := `Successfully pulled image "b:1" in 1s (2s including waiting). Image size: `
+			if parallel {
+				want["b"] = want["a"]
+				wantMsg = `Successfully pulled image "b:1" in 1s (1s including waiting). Image size: `
+			}
+			if !reflect.DeepEqual(running, want) {
+				t.Errorf("running at %v, want %v", running, want)
+			}
+			found := false
+			for _, ev := range e.h.Events {
+				found = found || strings.HasPrefix(ev.Message, wantMsg)
+			}
+			if !found {
+				t.Errorf("no Pulled event %q...", wantMsg)
+			}
+		})
+	}
+}
+
+// TestDeletedWhilePulling: a pod deleted while its pull waits in the queue
+// never starts.
+func TestDeletedWhilePulling(t *testing.T) {
+	e := newEnv(t)
+	e.createPod("a", withImage("a:1"))
+	e.createPod("b", withImage("b:1"))
+	e.run(500*time.Millisecond, func() bool { return false })
+	e.h.Client.Delete(context.Background(), api.Pods, "default", "b", metav1.DeleteOptions{})
+	e.until("b gone", time.Minute, func() bool { return e.pod("b") == nil })
+	e.until("a running", time.Minute, phaseIs(e, "a", corev1.PodRunning))
+	e.run(5*time.Second, func() bool { return false })
+	if e.rt.HasImage("b:1") || e.rt.Running() != 1 {
+		t.Errorf("b's image pulled %v, %d running", e.rt.HasImage("b:1"), e.rt.Running())
+	}
+}
