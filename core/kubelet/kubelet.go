@@ -1,15 +1,3 @@
-// Package kubelet is the node agent: it registers its Node, keeps a Lease
-// renewed, reports node status, and runs the pods bound to the node through
-// the container runtime port (core/cri), reporting their status the way
-// Kubernetes' kubelet does: phases, conditions, container states,
-// CrashLoopBackOff, probes, graceful termination and admission.
-//
-// Everything runs on the driver loop: API watch events, runtime callbacks and
-// clock timers each enqueue a pod, and one queue drains into a per-pod sync
-// that is level-based (it compares what the pod needs with what the kubelet
-// knows of the runtime and issues at most one runtime call for the pod).
-// Per pod the kubelet keeps a small state record and at most a few timers
-// (back-off wake-up, probes), so one process can run thousands of kubelets.
 package kubelet
 
 import (
