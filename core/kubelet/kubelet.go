@@ -58,6 +58,11 @@ type Config struct {
 	// ParallelImagePulls lifts Kubernetes' default of one image pull at a
 	// time per node (serializeImagePulls).
 	ParallelImagePulls bool
+	// WatchNode keeps a reflector on the kubelet's own Node, as Kubernetes'
+	// kubelet does. Off by default: nothing here needs it (status writes
+	// re-read the Node on conflict), and the API server fans Node events out
+	// to every Node watch, which costs O(nodes) per Node write at scale.
+	WatchNode bool
 	// OnError hears failed API and runtime calls, for traces.
 	OnError func(err error)
 }

@@ -237,6 +237,16 @@ func (k *Kubelet) scheduleStatus() {
 // updateNodeStatus writes the node status when it changed or when
 // NodeStatusReportFrequency has passed since the last write (or if force).
 func (k *Kubelet) updateNodeStatus(force bool) {
+	if !k.cfg.WatchNode {
+		// Like the kubelet, read the Node before every status computation,
+		// so changes others made (a NotReady mark) are seen and corrected.
+		cur, err := k.client.Get(k.ctx, api.Nodes, "", k.cfg.NodeName)
+		if err != nil {
+			k.fail(err)
+			return
+		}
+		k.setNode(cur.(*corev1.Node))
+	}
 	for attempt := 0; attempt < 3; attempt++ {
 		base := k.node
 		st := k.nodeStatus(&base.Status)

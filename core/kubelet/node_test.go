@@ -11,6 +11,7 @@ import (
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/core/cri"
+	"github.com/drydock-sim/drydock/core/cri/memruntime"
 	"github.com/drydock-sim/drydock/core/harness"
 	"github.com/drydock-sim/drydock/core/kubelet"
 )
@@ -229,5 +230,27 @@ func TestPodsDeletedWhileNodeDown(t *testing.T) {
 	e.h.Settle()
 	if sandboxes != 0 {
 		t.Errorf("%d sandboxes left", sandboxes)
+	}
+}
+
+// TestWatchNode: with WatchNode the kubelet follows changes others make to
+// its Node, so its next status write needs no conflict retry.
+func TestWatchNode(t *testing.T) {
+	var errs []error
+	e := newEnv(t, func(k *kubelet.Config, _ *memruntime.Config) {
+		k.WatchNode = true
+		k.OnError = func(err error) { errs = append(errs, err) }
+	})
+	n := e.node().DeepCopy()
+	n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: "example.com/maintenance", Effect: corev1.TaintEffectNoSchedule})
+	if _, err := e.h.Client.Update(context.Background(), n, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.run(6*time.Minute, func() bool { return false })
+	if len(errs) != 0 {
+		t.Errorf("errors: %v", errs)
+	}
+	if len(e.node().Spec.Taints) != 1 || heartbeat(e.node()).Sub(harness.Epoch) != 5*time.Minute {
+		t.Errorf("node %+v", e.node())
 	}
 }

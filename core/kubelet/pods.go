@@ -119,15 +119,9 @@ func (ps *podState) fullName() string {
 // synchronously, so every pod bound here has a state when it returns and
 // runtime leftovers of pods that are gone can be removed.
 func (k *Kubelet) startWatches() {
-	k.nodeInf = informer.New(api.Nodes)
-	k.nodeInf.AddHandler(informer.Handler{
-		OnAdd:    func(o api.Object) { k.setNode(o.(*corev1.Node)) },
-		OnUpdate: func(_, o api.Object) { k.setNode(o.(*corev1.Node)) },
-	})
-	k.nodeRef = &informer.Reflector{Client: k.client, Informer: k.nodeInf, Clock: k.clock, OnError: k.fail,
-		Options: metav1.ListOptions{FieldSelector: "metadata.name=" + k.cfg.NodeName}}
-	k.nodeRef.Start(k.ctx)
-
+	if k.cfg.WatchNode {
+		k.watchNode()
+	}
 	k.podInf = informer.New(api.Pods)
 	k.podInf.AddHandler(informer.Handler{
 		OnAdd:    func(o api.Object) { k.podChanged(o.(*corev1.Pod)) },
@@ -138,6 +132,17 @@ func (k *Kubelet) startWatches() {
 		Options: metav1.ListOptions{FieldSelector: "spec.nodeName=" + k.cfg.NodeName}}
 	k.podRef.Start(k.ctx)
 	k.collectOrphans()
+}
+
+func (k *Kubelet) watchNode() {
+	k.nodeInf = informer.New(api.Nodes)
+	k.nodeInf.AddHandler(informer.Handler{
+		OnAdd:    func(o api.Object) { k.setNode(o.(*corev1.Node)) },
+		OnUpdate: func(_, o api.Object) { k.setNode(o.(*corev1.Node)) },
+	})
+	k.nodeRef = &informer.Reflector{Client: k.client, Informer: k.nodeInf, Clock: k.clock, OnError: k.fail,
+		Options: metav1.ListOptions{FieldSelector: "metadata.name=" + k.cfg.NodeName}}
+	k.nodeRef.Start(k.ctx)
 }
 
 func (k *Kubelet) podChanged(pod *corev1.Pod) {
