@@ -25,30 +25,33 @@ func (k *Kubelet) now() metav1.Time { return metav1.NewTime(k.clock.Now().Trunca
 // register creates the Node, or adopts an existing one (making sure it has
 // the kubelet's labels), then writes its status. Failures retry every second.
 func (k *Kubelet) register() {
-	if k.tryRegister() {
+	if ok, created := k.tryRegister(); ok {
 		k.registered = true
 		k.rec.Event(k.node, corev1.EventTypeNormal, "Starting", "Starting kubelet.")
+		if created {
+			k.nodeEvents(&corev1.NodeStatus{}, &k.node.Status)
+		}
 		k.updateNodeStatus(true)
 		return
 	}
 	k.regTimer = k.after(time.Second, func() { k.regTimer = nil; k.register() })
 }
 
-func (k *Kubelet) tryRegister() bool {
+func (k *Kubelet) tryRegister() (ok, created bool) {
 	want := k.initialNode()
 	out, err := k.client.Create(k.ctx, want, metav1.CreateOptions{})
 	if err == nil {
 		k.setNode(out.(*corev1.Node))
-		return true
+		return true, true
 	}
 	if !apierrors.IsAlreadyExists(err) {
 		k.fail(err)
-		return false
+		return false, false
 	}
 	cur, err := k.client.Get(k.ctx, api.Nodes, "", k.cfg.NodeName)
 	if err != nil {
 		k.fail(err)
-		return false
+		return false, false
 	}
 	node := cur.(*corev1.Node)
 	missing := false
@@ -68,12 +71,12 @@ func (k *Kubelet) tryRegister() bool {
 		out, err := k.client.Update(k.ctx, n, "")
 		if err != nil {
 			k.fail(err)
-			return false
+			return false, false
 		}
 		node = out.(*corev1.Node)
 	}
 	k.setNode(node)
-	return true
+	return true, false
 }
 
 // setNode records the latest Node object if it is newer than the one held.
@@ -260,6 +263,7 @@ func (k *Kubelet) updateNodeStatus(force bool) {
 		if err == nil {
 			k.setNode(out.(*corev1.Node))
 			k.lastReport = k.clock.Now()
+			k.nodeEvents(&base.Status, &st)
 			return
 		}
 		k.fail(err)
@@ -272,6 +276,35 @@ func (k *Kubelet) updateNodeStatus(force bool) {
 			return
 		}
 		k.node = cur.(*corev1.Node)
+	}
+}
+
+// nodeEvents records the condition transitions the kubelet reports, as
+// "Node x status is now: NodeReady" and the like.
+func (k *Kubelet) nodeEvents(old, cur *corev1.NodeStatus) {
+	for _, c := range cur.Conditions {
+		var reason string
+		switch c.Type {
+		case corev1.NodeMemoryPressure:
+			reason = "NodeHasSufficientMemory"
+		case corev1.NodeDiskPressure:
+			reason = "NodeHasNoDiskPressure"
+		case corev1.NodePIDPressure:
+			reason = "NodeHasSufficientPID"
+		case corev1.NodeReady:
+			reason = "NodeReady"
+		default:
+			continue
+		}
+		was := corev1.ConditionStatus("")
+		for _, o := range old.Conditions {
+			if o.Type == c.Type {
+				was = o.Status
+			}
+		}
+		if was != c.Status && (was == "" || c.Type == corev1.NodeReady) {
+			k.rec.Event(k.node, corev1.EventTypeNormal, reason, "Node "+k.cfg.NodeName+" status is now: "+reason)
+		}
 	}
 }
 

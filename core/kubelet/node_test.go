@@ -2,6 +2,7 @@ package kubelet_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -47,6 +48,10 @@ func TestNodeRegistration(t *testing.T) {
 	}
 	if len(n.Status.Addresses) != 2 || n.Status.Addresses[0].Address != "192.168.0.11" {
 		t.Errorf("addresses %+v", n.Status.Addresses)
+	}
+	want := []string{"Starting", "NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"}
+	if got := e.reasons(nodeName); !reflect.DeepEqual(got, want) {
+		t.Errorf("node events %v, want %v", got, want)
 	}
 }
 
