@@ -142,6 +142,13 @@ func New(cfg Config) *Kubelet {
 	name, _ := cfg.Runtime.Version()
 	k := &Kubelet{cfg: cfg, clock: cfg.Clock, client: cfg.Client, rec: cfg.Recorder, rt: cfg.Runtime, rtName: name, rand: cfg.Rand}
 	k.machineID = k.hexID()
+	if cfg.Node != nil {
+		for _, a := range cfg.Node.Status.Addresses {
+			if a.Type == corev1.NodeInternalIP && k.nodeIP == "" {
+				k.nodeIP = a.Address // pods' hostIP
+			}
+		}
+	}
 	return k
 }
 

@@ -183,11 +183,6 @@ func (k *Kubelet) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 	} else {
 		st.Addresses = []corev1.NodeAddress{{Type: corev1.NodeHostName, Address: k.cfg.NodeName}}
 	}
-	for _, a := range st.Addresses {
-		if a.Type == corev1.NodeInternalIP && k.nodeIP == "" {
-			k.nodeIP = a.Address
-		}
-	}
 	mine := []corev1.NodeCondition{
 		{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available"},
 		{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure"},
