@@ -36,11 +36,22 @@ type NodeInfo struct {
 	Generation int64
 	// index is the position in Snapshot.list, -1 when not listed.
 	index int
+
+	// PodsWithAffinity are the counted pods with pod affinity or
+	// anti-affinity terms, in the order they were added; usually empty.
+	PodsWithAffinity []*PodInfo
+	// NumRequiredAntiAffinity counts PodsWithAffinity entries that have
+	// required anti-affinity terms.
+	NumRequiredAntiAffinity int
+	// UsedPorts are the host ports the counted pods bind.
+	UsedPorts HostPortInfo
+	// affIndex is the position in Snapshot.withAffinity, -1 when absent.
+	affIndex int
 }
 
 // NewNodeInfo builds a NodeInfo for node with no pods.
 func NewNodeInfo(node *corev1.Node) *NodeInfo {
-	ni := &NodeInfo{index: -1}
+	ni := &NodeInfo{index: -1, affIndex: -1}
 	if node != nil {
 		ni.Name = node.Name
 		ni.SetNode(node)
@@ -81,6 +92,43 @@ func (n *NodeInfo) AddPod(pi *PodInfo) {
 	n.Pods = append(n.Pods, pi)
 	n.Requested.Add(pi.Request)
 	n.NonZeroRequested.Add(pi.NonZeroRequest)
+	if pi.Affinity != nil || pi.HostPorts != nil {
+		n.addRare(pi)
+	}
+}
+
+// addRare records the parts of a pod most pods lack, kept out of AddPod's
+// fast path.
+func (n *NodeInfo) addRare(pi *PodInfo) {
+	if pi.Affinity != nil {
+		n.PodsWithAffinity = append(n.PodsWithAffinity, pi)
+		if pi.HasRequiredAntiAffinity() {
+			n.NumRequiredAntiAffinity++
+		}
+	}
+	for _, p := range pi.HostPorts {
+		n.UsedPorts.add(p)
+	}
+}
+
+// removeRare undoes addRare.
+func (n *NodeInfo) removeRare(pi *PodInfo) {
+	if pi.Affinity != nil {
+		for i, q := range n.PodsWithAffinity {
+			if q == pi {
+				copy(n.PodsWithAffinity[i:], n.PodsWithAffinity[i+1:])
+				n.PodsWithAffinity[len(n.PodsWithAffinity)-1] = nil
+				n.PodsWithAffinity = n.PodsWithAffinity[:len(n.PodsWithAffinity)-1]
+				break
+			}
+		}
+		if pi.HasRequiredAntiAffinity() {
+			n.NumRequiredAntiAffinity--
+		}
+	}
+	for _, p := range pi.HostPorts {
+		n.UsedPorts.remove(p)
+	}
 }
 
 // RemovePod stops counting the pod with uid; it reports the removed entry.
@@ -95,6 +143,9 @@ func (n *NodeInfo) RemovePod(uid types.UID) *PodInfo {
 			n.Pods = n.Pods[:len(n.Pods)-1]
 			n.Requested.Sub(pi.Request)
 			n.NonZeroRequested.Sub(pi.NonZeroRequest)
+			if pi.Affinity != nil || pi.HostPorts != nil {
+				n.removeRare(pi)
+			}
 			return pi
 		}
 	}
@@ -113,6 +164,9 @@ func (n *NodeInfo) RemovePodsBelow(prio int32, removed []*PodInfo) []*PodInfo {
 		removed = append(removed, pi)
 		n.Requested.Sub(pi.Request)
 		n.NonZeroRequested.Sub(pi.NonZeroRequest)
+		if pi.Affinity != nil || pi.HostPorts != nil {
+			n.removeRare(pi)
+		}
 	}
 	clear(n.Pods[len(kept):])
 	n.Pods = kept
@@ -122,10 +176,12 @@ func (n *NodeInfo) RemovePodsBelow(prio int32, removed []*PodInfo) []*PodInfo {
 // CopyInto makes dst a copy of n that may be changed independently, reusing
 // dst's pod slice; it is Clone without allocation for scratch copies.
 func (n *NodeInfo) CopyInto(dst *NodeInfo) {
-	pods := dst.Pods[:0]
+	pods, aff, ports := dst.Pods[:0], dst.PodsWithAffinity[:0], dst.UsedPorts[:0]
 	*dst = *n
 	dst.Pods = append(pods, n.Pods...)
-	dst.index = -1
+	dst.PodsWithAffinity = append(aff, n.PodsWithAffinity...)
+	dst.UsedPorts = append(ports, n.UsedPorts...)
+	dst.index, dst.affIndex = -1, -1
 }
 
 // Clone copies the NodeInfo so that pods can be added or removed on the
@@ -133,6 +189,8 @@ func (n *NodeInfo) CopyInto(dst *NodeInfo) {
 func (n *NodeInfo) Clone() *NodeInfo {
 	c := *n
 	c.Pods = append([]*PodInfo(nil), n.Pods...)
-	c.index = -1
+	c.PodsWithAffinity = append([]*PodInfo(nil), n.PodsWithAffinity...)
+	c.UsedPorts = append(HostPortInfo(nil), n.UsedPorts...)
+	c.index, c.affIndex = -1, -1
 	return &c
 }

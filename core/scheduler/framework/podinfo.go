@@ -2,6 +2,7 @@ package framework
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 const (
@@ -55,12 +56,39 @@ type PodInfo struct {
 	NonZeroRequest Resource
 	// Priority is spec.priority (resolved by admission), 0 when unset.
 	Priority int32
+	// Affinity is the parsed pod affinity and anti-affinity, nil when the
+	// pod has neither (the common case, which costs nothing).
+	Affinity *AffinityInfo
+	// HostPorts are the host ports the pod binds, nil for most pods.
+	HostPorts []HostPort
+	// ControllerUID and ControllerKind identify the pod's controller
+	// (the ownerReference with controller: true), empty when it has none.
+	ControllerUID  types.UID
+	ControllerKind string
 }
 
 // NewPodInfo computes the scheduling figures of pod.
 func NewPodInfo(pod *corev1.Pod) *PodInfo {
 	req, nz := podRequests(pod)
-	return &PodInfo{Pod: pod, Request: req, NonZeroRequest: nz, Priority: PodPriority(pod)}
+	pi := &PodInfo{Pod: pod, Request: req, NonZeroRequest: nz, Priority: PodPriority(pod),
+		Affinity: newAffinityInfo(pod), HostPorts: hostPorts(pod)}
+	for i := range pod.OwnerReferences {
+		if r := &pod.OwnerReferences[i]; r.Controller != nil && *r.Controller {
+			pi.ControllerUID, pi.ControllerKind = r.UID, r.Kind
+			break
+		}
+	}
+	return pi
+}
+
+// HasAffinity reports whether the pod has any pod affinity or
+// anti-affinity term (kube-scheduler's PodsWithAffinity membership).
+func (pi *PodInfo) HasAffinity() bool { return pi.Affinity != nil }
+
+// HasRequiredAntiAffinity reports whether the pod has required
+// anti-affinity terms, which constrain every pod scheduled after it.
+func (pi *PodInfo) HasRequiredAntiAffinity() bool {
+	return pi.Affinity != nil && len(pi.Affinity.RequiredAntiAffinity) > 0
 }
 
 // PodPriority is the pod's resolved priority, 0 when unset.

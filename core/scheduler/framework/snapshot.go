@@ -24,6 +24,17 @@ type Snapshot struct {
 	// list touches contiguous memory the hardware prefetches, instead of
 	// objects scattered over the heap.
 	slab []NodeInfo
+
+	// withAffinity lists the NodeInfos that have pods with pod affinity or
+	// anti-affinity (kube-scheduler's HavePodsWithAffinityList), so inter-pod
+	// affinity visits only them; numAffinity and numRequiredAnti count those
+	// pods, so that with none the plugin costs nothing.
+	withAffinity    []*NodeInfo
+	numAffinity     int
+	numRequiredAnti int
+	// owned counts, per controller UID, the live (not terminating) pods of
+	// that controller on each node, for default topology spreading.
+	owned map[types.UID]map[*NodeInfo]int32
 }
 
 const slabSize = 256
@@ -32,13 +43,14 @@ func (s *Snapshot) newNodeInfo(name string) *NodeInfo {
 	if len(s.slab) == cap(s.slab) {
 		s.slab = make([]NodeInfo, 0, slabSize)
 	}
-	s.slab = append(s.slab, NodeInfo{Name: name, index: -1})
+	s.slab = append(s.slab, NodeInfo{Name: name, index: -1, affIndex: -1})
 	return &s.slab[len(s.slab)-1]
 }
 
 // NewSnapshot returns an empty snapshot.
 func NewSnapshot() *Snapshot {
-	return &Snapshot{byName: map[string]*NodeInfo{}, podNode: map[types.UID]*NodeInfo{}, priorities: map[int32]int{}}
+	return &Snapshot{byName: map[string]*NodeInfo{}, podNode: map[types.UID]*NodeInfo{}, priorities: map[int32]int{},
+		owned: map[types.UID]map[*NodeInfo]int32{}}
 }
 
 func (s *Snapshot) bump(ni *NodeInfo) {
@@ -121,8 +133,71 @@ func (s *Snapshot) AddPod(pi *PodInfo, nodeName string) {
 	ni.AddPod(pi)
 	s.podNode[pi.Pod.UID] = ni
 	s.priorities[pi.Priority]++
+	if pi.Affinity != nil {
+		s.trackAffinity(ni, pi, 1)
+	}
+	if pi.ControllerUID != "" && pi.Pod.DeletionTimestamp == nil {
+		s.trackOwned(ni, pi.ControllerUID, 1)
+	}
 	s.bump(ni)
 }
+
+// trackAffinity keeps the affinity counters and the withAffinity list in
+// step after ni gained (delta 1) or lost (-1) the affinity pod pi.
+func (s *Snapshot) trackAffinity(ni *NodeInfo, pi *PodInfo, delta int) {
+	s.numAffinity += delta
+	if pi.HasRequiredAntiAffinity() {
+		s.numRequiredAnti += delta
+	}
+	switch has := len(ni.PodsWithAffinity) > 0; {
+	case has && ni.affIndex < 0:
+		ni.affIndex = len(s.withAffinity)
+		s.withAffinity = append(s.withAffinity, ni)
+	case !has && ni.affIndex >= 0:
+		i, last := ni.affIndex, len(s.withAffinity)-1
+		s.withAffinity[i] = s.withAffinity[last]
+		s.withAffinity[i].affIndex = i
+		s.withAffinity[last] = nil
+		s.withAffinity = s.withAffinity[:last]
+		ni.affIndex = -1
+	}
+}
+
+func (s *Snapshot) trackOwned(ni *NodeInfo, owner types.UID, delta int32) {
+	m := s.owned[owner]
+	if m == nil {
+		m = map[*NodeInfo]int32{}
+		s.owned[owner] = m
+	}
+	if m[ni] += delta; m[ni] <= 0 {
+		delete(m, ni)
+		if len(m) == 0 {
+			delete(s.owned, owner)
+		}
+	}
+}
+
+// NodesWithAffinityPods lists the NodeInfos holding pods with pod affinity
+// or anti-affinity terms, in no meaningful order (callers only sum over
+// it). Entries may have no node object (Node() == nil). The slice is the
+// snapshot's own.
+func (s *Snapshot) NodesWithAffinityPods() []*NodeInfo { return s.withAffinity }
+
+// NumPodsWithAffinity counts counted pods with any pod (anti-)affinity.
+func (s *Snapshot) NumPodsWithAffinity() int { return s.numAffinity }
+
+// NumPodsWithRequiredAntiAffinity counts counted pods with required
+// anti-affinity terms.
+func (s *Snapshot) NumPodsWithRequiredAntiAffinity() int { return s.numRequiredAnti }
+
+// OwnedNodes maps each NodeInfo to the number of live (not terminating)
+// pods controlled by owner counted on it; nil when there are none. The map
+// is the snapshot's own and must not be modified; iterate it only to
+// compute order-independent results such as sums.
+func (s *Snapshot) OwnedNodes(owner types.UID) map[*NodeInfo]int32 { return s.owned[owner] }
+
+// OwnedOn is the number of live pods controlled by owner counted on ni.
+func (s *Snapshot) OwnedOn(owner types.UID, ni *NodeInfo) int32 { return s.owned[owner][ni] }
 
 // RemovePod stops counting the pod with uid and reports its node name
 // ("" if it was not counted).
@@ -135,6 +210,12 @@ func (s *Snapshot) RemovePod(uid types.UID) string {
 	if pi := ni.RemovePod(uid); pi != nil {
 		if s.priorities[pi.Priority]--; s.priorities[pi.Priority] == 0 {
 			delete(s.priorities, pi.Priority)
+		}
+		if pi.Affinity != nil {
+			s.trackAffinity(ni, pi, -1)
+		}
+		if pi.ControllerUID != "" && pi.Pod.DeletionTimestamp == nil {
+			s.trackOwned(ni, pi.ControllerUID, -1)
 		}
 	}
 	s.bump(ni)

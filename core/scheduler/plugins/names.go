@@ -17,6 +17,8 @@ const (
 	TaintTolerationName             = "TaintToleration"
 	PodTopologySpreadName           = "PodTopologySpread"
 	DefaultPreemptionName           = "DefaultPreemption"
+	InterPodAffinityName            = "InterPodAffinity"
+	NodePortsName                   = "NodePorts"
 )
 
 // Cycle state slots, one per plugin datum.
@@ -26,6 +28,9 @@ const (
 	taintScoreKey
 	spreadFilterKey
 	spreadScoreKey
+	interPodAffinityFilterKey
+	interPodAffinityScoreKey
+	nodePortsKey
 )
 
 // Filter rejection reasons, worded as in Kubernetes.
@@ -38,4 +43,9 @@ const (
 	ErrReasonTooManyPods       = "Too many pods"
 	ErrReasonInsufficientCPU   = "Insufficient cpu"
 	ErrReasonInsufficientMem   = "Insufficient memory"
+
+	ErrReasonAffinityRulesNotMatch             = "node(s) didn't match pod affinity rules"
+	ErrReasonAntiAffinityRulesNotMatch         = "node(s) didn't match pod anti-affinity rules"
+	ErrReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules"
+	ErrReasonNodePorts                         = "node(s) didn't have free ports for the requested pod ports"
 )

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/drydock-sim/drydock/core/scheduler/framework"
 )
@@ -14,9 +15,9 @@ import (
 // PodTopologySpread enforces DoNotSchedule topology spread constraints
 // (maxSkew over a topology key, counting pods that match the constraint's
 // selector in the pod's namespace, honouring minDomains and the node
-// inclusion policies) and scores ScheduleAnyway constraints. Kubernetes'
-// cluster-level default constraints (applied to pods of Services and
-// ReplicaSets without their own constraints) are not applied.
+// inclusion policies) and scores ScheduleAnyway constraints. Pods without
+// constraints of their own get Kubernetes' system default constraints for
+// scoring (see defaultConstraints).
 type PodTopologySpread struct{ h framework.Handle }
 
 // NewPodTopologySpread builds the plugin; it reads all nodes through h.
@@ -43,6 +44,9 @@ type spreadConstraint struct {
 	minDomains    int32
 	honorAffinity bool
 	honorTaints   bool
+	// owner, when set, replaces selector: the constraint counts the live
+	// pods of that controller (system default constraints).
+	owner types.UID
 }
 
 // Name implements framework.Plugin.
@@ -261,127 +265,6 @@ func (PodTopologySpread) Filter(state *framework.CycleState, pod *framework.PodI
 		}
 		if s.counts[i][v]+self-s.globalMin(i) > int(c.maxSkew) {
 			return statusSpread
-		}
-	}
-	return nil
-}
-
-// spreadScoreState holds the soft constraints' counts over the feasible
-// nodes' domains.
-type spreadScoreState struct {
-	constraints []spreadConstraint
-	counts      []map[string]int
-	weights     []float64
-}
-
-func (s *spreadScoreState) Clone() framework.StateData { return s }
-
-// PreScore implements framework.PreScorePlugin. Counting follows
-// Kubernetes: domains are those of the feasible nodes; for the hostname key
-// each node counts its own pods; nodes lacking a key are ignored (score 0).
-func (p PodTopologySpread) PreScore(state *framework.CycleState, pod *framework.PodInfo, nodes []*framework.NodeInfo) *framework.Status {
-	if len(pod.Pod.Spec.TopologySpreadConstraints) == 0 {
-		return statusSkip
-	}
-	cs, err := parseConstraints(pod.Pod, corev1.ScheduleAnyway)
-	if err != nil {
-		return framework.AsStatus(err)
-	}
-	if len(cs) == 0 {
-		return statusSkip
-	}
-	s := &spreadScoreState{constraints: cs, counts: make([]map[string]int, len(cs)), weights: make([]float64, len(cs))}
-	for i := range cs {
-		s.counts[i] = map[string]int{}
-	}
-	// Domains present among the feasible nodes.
-	for _, ni := range nodes {
-		if !hasAllKeys(cs, ni.Labels) {
-			continue
-		}
-		for i := range cs {
-			if cs[i].key != corev1.LabelHostname {
-				s.counts[i][ni.Labels[cs[i].key]] = 0
-			}
-		}
-	}
-	for i := range cs {
-		size := len(s.counts[i])
-		if cs[i].key == corev1.LabelHostname {
-			for _, ni := range nodes {
-				if hasAllKeys(cs, ni.Labels) {
-					size++
-				}
-			}
-		}
-		s.weights[i] = math.Log(float64(size + 2))
-	}
-	req := newRequiredNodeAffinity(pod.Pod)
-	ns := pod.Pod.Namespace
-	for _, ni := range p.h.Snapshot().List() {
-		if !hasAllKeys(cs, ni.Labels) {
-			continue
-		}
-		for i := range cs {
-			c := &cs[i]
-			if c.key == corev1.LabelHostname {
-				continue
-			}
-			v := ni.Labels[c.key]
-			if _, ok := s.counts[i][v]; !ok || !c.includes(pod.Pod, &req, ni) {
-				continue
-			}
-			s.counts[i][v] += countMatching(ni, c.selector, ns)
-		}
-	}
-	state.Write(spreadScoreKey, s)
-	return nil
-}
-
-// Score implements framework.ScorePlugin: raw scores grow with the matching
-// pods already in the node's domains (normalised in reverse).
-func (PodTopologySpread) Score(state *framework.CycleState, pod *framework.PodInfo, ni *framework.NodeInfo) (int64, *framework.Status) {
-	s, ok := state.Read(spreadScoreKey).(*spreadScoreState)
-	if !ok || !hasAllKeys(s.constraints, ni.Labels) {
-		return 0, nil
-	}
-	var score float64
-	for i := range s.constraints {
-		c := &s.constraints[i]
-		var cnt int
-		if c.key == corev1.LabelHostname {
-			cnt = countMatching(ni, c.selector, pod.Pod.Namespace)
-		} else {
-			cnt = s.counts[i][ni.Labels[c.key]]
-		}
-		score += float64(cnt)*s.weights[i] + float64(c.maxSkew-1)
-	}
-	return int64(math.Round(score)), nil
-}
-
-// NormalizeScore implements framework.ScoreNormalizer: fewer matching pods
-// score higher; ignored nodes score 0.
-func (PodTopologySpread) NormalizeScore(state *framework.CycleState, _ *framework.PodInfo, nodes []*framework.NodeInfo, scores []int64) *framework.Status {
-	s, ok := state.Read(spreadScoreKey).(*spreadScoreState)
-	if !ok {
-		return nil
-	}
-	minScore, maxScore := int64(math.MaxInt64), int64(0)
-	for i, ni := range nodes {
-		if !hasAllKeys(s.constraints, ni.Labels) {
-			continue
-		}
-		minScore = min(minScore, scores[i])
-		maxScore = max(maxScore, scores[i])
-	}
-	for i, ni := range nodes {
-		switch {
-		case !hasAllKeys(s.constraints, ni.Labels):
-			scores[i] = 0
-		case maxScore == 0:
-			scores[i] = framework.MaxNodeScore
-		default:
-			scores[i] = framework.MaxNodeScore * (maxScore + minScore - scores[i]) / maxScore
 		}
 	}
 	return nil
