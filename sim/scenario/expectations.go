@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,7 +96,7 @@ func (p *parser) expectation(it *yaml.Node, i int, sc *Scenario) (e Expectation,
 	}
 	m.done()
 	if len(found) > 0 && !timing {
-		if CheckKind(found[0]).IsInvariant() {
+		if CheckKind(found[0]).DefaultsToAlways() {
 			e.Always = true
 		} else {
 			p.errAt(it, path, "missing timing: give by, at or always")
@@ -304,6 +305,8 @@ func (p *parser) check(kind CheckKind, n *yaml.Node, path string, sc *Scenario) 
 		if v := m.get("margin"); v != nil {
 			c.Margin, _ = p.duration(v, m.field("margin"))
 		}
+	case CheckServiceAnswered:
+		p.serviceAnswered(m, &c, sc)
 	}
 	m.done()
 	return c
@@ -460,6 +463,15 @@ func (c *Check) String() string {
 		add(fmt.Sprintf("%s maxSkew %d", c.TopologyKey, c.MaxSkew))
 	case CheckNoOvercommit, CheckNoPodOnNotReady:
 		return string(c.Kind)
+	case CheckServiceAnswered:
+		add(c.Traffic)
+		if c.HasMinSuccessRate {
+			add("minSuccessRate " + strconv.FormatFloat(c.MinSuccessRate, 'g', -1, 64))
+		}
+		if c.HasMaxFailures {
+			add(fmt.Sprintf("maxFailures %d", c.MaxFailures))
+		}
+		return strings.Join(parts, " ")
 	}
 	if c.SelectorText != "" {
 		add(c.SelectorText)
@@ -480,4 +492,42 @@ func (c *Check) String() string {
 		add("count " + c.Count.String())
 	}
 	return strings.Join(parts, " ")
+}
+
+// serviceAnswered reads the traffic entry's name and the failure budget:
+// minSuccessRate and/or maxFailures, every request answered without either.
+func (p *parser) serviceAnswered(m *mapNode, c *Check, sc *Scenario) {
+	if v := m.require("traffic"); v != nil {
+		if name, ok := p.nonEmpty(v, m.field("traffic")); ok {
+			if sc.TrafficByName(name) == nil {
+				var names []string
+				for _, t := range sc.Traffic {
+					names = append(names, t.Name)
+				}
+				if len(names) == 0 {
+					p.errAt(v, m.field("traffic"), "unknown traffic %q (the scenario has no traffic entries)", name)
+				} else {
+					p.errAt(v, m.field("traffic"), "unknown traffic %q (traffic: %s)", name, strings.Join(names, ", "))
+				}
+			}
+			c.Traffic = name
+		}
+	}
+	if v := m.get("minSuccessRate"); v != nil {
+		if r, ok := p.number(v, m.field("minSuccessRate")); ok {
+			if r < 0 || r > 1 {
+				p.errAt(v, m.field("minSuccessRate"), "must be between 0 and 1 (a fraction, e.g. 0.99), got %s", v.Value)
+			} else {
+				c.MinSuccessRate, c.HasMinSuccessRate = r, true
+			}
+		}
+	}
+	if v := m.get("maxFailures"); v != nil {
+		if n, ok := p.integer(v, m.field("maxFailures"), 0, math.MaxInt32); ok {
+			c.MaxFailures, c.HasMaxFailures = int(n), true
+		}
+	}
+	if !m.has("minSuccessRate") && !m.has("maxFailures") {
+		c.HasMaxFailures = true
+	}
 }

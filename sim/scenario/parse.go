@@ -120,6 +120,11 @@ func (p *parser) scenario(sc *Scenario, root *yaml.Node) {
 	if v := m.get("timeline"); v != nil {
 		p.timeline(v, sc)
 	}
+	// After objects and timeline (it checks their Services), before the
+	// expectations (which name its entries).
+	if v := m.get("traffic"); v != nil {
+		p.traffic(v, sc)
+	}
 	if v := m.get("expectations"); v != nil {
 		p.expectations(v, sc)
 	}

@@ -78,7 +78,7 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:7: a scenario file holds one YAML document; found another"}},
 		{"not a mapping", "- a\n", []string{"t.yaml:1: want a mapping, got a list"}},
 		{"unknown top-level field", header + "nodepools: []\n", []string{
-			"t.yaml:7: nodepools: unknown field (want one of name, description, seed, duration, settings, nodePools, objects, timeline, expectations)"}},
+			"t.yaml:7: nodepools: unknown field (want one of name, description, seed, duration, settings, nodePools, objects, timeline, traffic, expectations)"}},
 		{"duplicate field", header + "name: u\n", []string{
 			"t.yaml:7: name: duplicate field (first at line 1)"}},
 		{"missing required fields", "description: x\n", []string{
@@ -348,10 +348,10 @@ timeline:
   - {always: true, noOvercommit: false}
   - {by: 1m, nodeReady: {node: a-5, ready: maybe}}
 `, []string{
-			`t.yaml:8: expectations[0]: missing check (want one of deploymentReady, rolloutComplete, podsRunning, podsReady, podsPending, podsUnschedulable, podsOnNode, containerRestarts, containerWaiting, nodeReady, eventSeen, topologySpread, noOvercommit, noPodOnNotReadyNodePastToleration)`,
+			`t.yaml:8: expectations[0]: missing check (want one of deploymentReady, rolloutComplete, podsRunning, podsReady, podsPending, podsUnschedulable, podsOnNode, containerRestarts, containerWaiting, nodeReady, eventSeen, topologySpread, noOvercommit, noPodOnNotReadyNodePastToleration, serviceAnswered)`,
 			`t.yaml:9: expectations[1].podsRunning: only one check per expectation (this one has podsReady)`,
 			`t.yaml:10: expectations[2]: missing timing: give by, at or always`,
-			`t.yaml:11: expectations[3].podsRedy: unknown field (want one of name, by, at, always, from, until, deploymentReady, rolloutComplete, podsRunning, podsReady, podsPending, podsUnschedulable, podsOnNode, containerRestarts, containerWaiting, nodeReady, eventSeen, topologySpread, noOvercommit, noPodOnNotReadyNodePastToleration)`,
+			`t.yaml:11: expectations[3].podsRedy: unknown field (want one of name, by, at, always, from, until, deploymentReady, rolloutComplete, podsRunning, podsReady, podsPending, podsUnschedulable, podsOnNode, containerRestarts, containerWaiting, nodeReady, eventSeen, topologySpread, noOvercommit, noPodOnNotReadyNodePastToleration, serviceAnswered)`,
 			`t.yaml:12: expectations[4].at: 11m is after the end of the scenario (duration 10m)`,
 			`t.yaml:13: expectations[5].from: from (2m) is after by (1m)`,
 			`t.yaml:14: expectations[6].from: from needs by or always`,

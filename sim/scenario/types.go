@@ -21,7 +21,18 @@ type Scenario struct {
 	NodePools    []NodePool
 	Objects      []Manifest // applied at t=0, in file order
 	Timeline     []Action   // sorted by At; equal times keep file order
+	Traffic      []Traffic  // in file order; names are unique
 	Expectations []Expectation
+}
+
+// TrafficByName returns the traffic entry with the given name, or nil.
+func (s *Scenario) TrafficByName(name string) *Traffic {
+	for i := range s.Traffic {
+		if s.Traffic[i].Name == name {
+			return &s.Traffic[i]
+		}
+	}
+	return nil
 }
 
 // NodeNames returns the names of every node in pool order, then index order.
@@ -276,6 +287,7 @@ const (
 	CheckTopologySpread    CheckKind = "topologySpread"
 	CheckNoOvercommit      CheckKind = "noOvercommit"
 	CheckNoPodOnNotReady   CheckKind = "noPodOnNotReadyNodePastToleration"
+	CheckServiceAnswered   CheckKind = "serviceAnswered"
 )
 
 // CheckKinds lists every check in documentation order.
@@ -283,13 +295,20 @@ var CheckKinds = []CheckKind{
 	CheckDeploymentReady, CheckRolloutComplete, CheckPodsRunning, CheckPodsReady,
 	CheckPodsPending, CheckPodsUnschedulable, CheckPodsOnNode, CheckContainerRestarts,
 	CheckContainerWaiting, CheckNodeReady, CheckEventSeen, CheckTopologySpread,
-	CheckNoOvercommit, CheckNoPodOnNotReady,
+	CheckNoOvercommit, CheckNoPodOnNotReady, CheckServiceAnswered,
 }
 
 // IsInvariant reports whether the check is a safety property that defaults to
 // Always when the expectation gives no timing.
 func (k CheckKind) IsInvariant() bool {
 	return k == CheckNoOvercommit || k == CheckNoPodOnNotReady
+}
+
+// DefaultsToAlways reports whether an expectation with this check and no
+// timing means always: the invariants, and serviceAnswered, whose always
+// window is the whole run.
+func (k CheckKind) DefaultsToAlways() bool {
+	return k.IsInvariant() || k == CheckServiceAnswered
 }
 
 // DefaultTolerationMargin is the grace the noPodOnNotReadyNodePastToleration
@@ -343,6 +362,16 @@ type Check struct {
 
 	// Margin: noPodOnNotReadyNodePastToleration (default DefaultTolerationMargin).
 	Margin time.Duration
+
+	// Traffic names the scenario's traffic entry serviceAnswered judges.
+	// MinSuccessRate (0..1) and MaxFailures bound the requests of the
+	// window that got no answer; the ones given must all hold. Without
+	// either, every request must be answered (MaxFailures 0).
+	Traffic           string
+	MinSuccessRate    float64
+	HasMinSuccessRate bool
+	MaxFailures       int
+	HasMaxFailures    bool
 }
 
 // Range is an inclusive integer range; a missing bound is unbounded.
