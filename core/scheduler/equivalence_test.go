@@ -35,8 +35,14 @@ func randomCluster(r *rand.Rand, nodes int) (*framework.Snapshot, []*corev1.Pod)
 		snap.AddNode(testobj.Node(name, fmt.Sprint(2+r.IntN(6)), fmt.Sprintf("%dGi", 4+r.IntN(12)), int64(3+r.IntN(8))))
 		snap.UpdateNode(testobj.Node(name, fmt.Sprint(2+r.IntN(6)), fmt.Sprintf("%dGi", 4+r.IntN(12)), int64(3+r.IntN(8)), opts...))
 		for j := range r.IntN(5) {
-			p := testobj.Pod(fmt.Sprintf("b%03d-%d", i, j), fmt.Sprintf("%dm", 100+r.IntN(1500)), fmt.Sprintf("%dMi", 100+r.IntN(3000)),
-				testobj.PodLabels("app", fmt.Sprintf("a%d", r.IntN(3))))
+			bopts := []func(*corev1.Pod){testobj.PodLabels("app", fmt.Sprintf("a%d", r.IntN(3)))}
+			if r.IntN(10) == 0 {
+				bopts = append(bopts, testobj.RequiredAntiAffinity(testobj.Term(corev1.LabelHostname, fmt.Sprintf("a%d", r.IntN(3)))))
+			}
+			if r.IntN(10) == 0 {
+				bopts = append(bopts, testobj.HostPort(80, "", ""))
+			}
+			p := testobj.Pod(fmt.Sprintf("b%03d-%d", i, j), fmt.Sprintf("%dm", 100+r.IntN(1500)), fmt.Sprintf("%dMi", 100+r.IntN(3000)), bopts...)
 			snap.AddPod(framework.NewPodInfo(p), name)
 		}
 	}
@@ -53,6 +59,16 @@ func randomCluster(r *rand.Rand, nodes int) (*framework.Snapshot, []*corev1.Pod)
 		if r.IntN(4) == 0 {
 			opts = append(opts, testobj.Spread(1, "zone", corev1.DoNotSchedule, fmt.Sprintf("a%d", r.IntN(3))))
 		}
+		switch r.IntN(8) {
+		case 0:
+			opts = append(opts, testobj.RequiredAntiAffinity(testobj.Term(corev1.LabelHostname, fmt.Sprintf("a%d", r.IntN(3)))))
+		case 1:
+			opts = append(opts, testobj.RequiredAffinity(testobj.Term("zone", fmt.Sprintf("a%d", r.IntN(3)))))
+		case 2:
+			opts = append(opts, testobj.PreferredAntiAffinity(int32(1+r.IntN(100)), testobj.Term("zone", fmt.Sprintf("a%d", r.IntN(3)))))
+		case 3:
+			opts = append(opts, testobj.HostPort(80, "", ""))
+		}
 		pods = append(pods, testobj.Pod(fmt.Sprintf("p%02d", i), fmt.Sprintf("%dm", 100+r.IntN(7000)), fmt.Sprintf("%dMi", 100+r.IntN(6000)), opts...))
 	}
 	return snap, pods
@@ -67,6 +83,7 @@ func TestBatchFilterEquivalence(t *testing.T) {
 	fw := newFramework(snap, framework.NewNominator(), r)
 	nodes := snap.List()
 	rejected := 0
+	byPlugin := map[string]int{}
 	for _, p := range pods {
 		pi := framework.NewPodInfo(p)
 		state := framework.NewCycleState()
@@ -83,11 +100,17 @@ func TestBatchFilterEquivalence(t *testing.T) {
 			}
 			if st != nil {
 				rejected++
+				byPlugin[pl]++
 			}
 		}
 	}
 	if rejected == 0 || rejected == len(pods)*len(nodes) {
 		t.Fatalf("degenerate workload: %d rejections", rejected)
+	}
+	for _, pl := range []string{"InterPodAffinity", "NodePorts", "PodTopologySpread", "TaintToleration"} {
+		if byPlugin[pl] == 0 {
+			t.Errorf("workload exercises no %s rejection: %v", pl, byPlugin)
+		}
 	}
 }
 

@@ -158,12 +158,12 @@ func (s *affinityFilterState) updateIncoming(other *framework.PodInfo, ni *frame
 func (p InterPodAffinity) PreFilter(state *framework.CycleState, pod *framework.PodInfo) (*framework.PreFilterResult, *framework.Status) {
 	aff := pod.Affinity
 	snap := p.h.Snapshot()
+	if aff != nil && aff.Err != nil {
+		return nil, framework.NewStatus(framework.UnschedulableAndUnresolvable, fmt.Sprintf("parsing pod: %v", aff.Err))
+	}
 	hasRequired := aff.HasRequired()
 	if !hasRequired && snap.NumPodsWithRequiredAntiAffinity() == 0 {
 		return nil, statusSkip
-	}
-	if aff != nil && aff.Err != nil {
-		return nil, framework.NewStatus(framework.UnschedulableAndUnresolvable, fmt.Sprintf("parsing pod: %v", aff.Err))
 	}
 	s := &affinityFilterState{pod: pod.Pod, aff: aff,
 		existingAnti: topoCounts{}, affinity: topoCounts{}, anti: topoCounts{}}

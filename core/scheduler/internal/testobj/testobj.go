@@ -123,3 +123,90 @@ func Bound(pod *corev1.Pod, node string) *corev1.Pod {
 	c.Spec.NodeName = node
 	return &c
 }
+
+// Term is a pod affinity term selecting pods labelled app=<app> in the
+// pod's namespace, over topology key.
+func Term(key, app string) corev1.PodAffinityTerm {
+	return corev1.PodAffinityTerm{TopologyKey: key,
+		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}}}
+}
+
+func podAffinity(p *corev1.Pod) *corev1.PodAffinity {
+	if p.Spec.Affinity == nil {
+		p.Spec.Affinity = &corev1.Affinity{}
+	}
+	if p.Spec.Affinity.PodAffinity == nil {
+		p.Spec.Affinity.PodAffinity = &corev1.PodAffinity{}
+	}
+	return p.Spec.Affinity.PodAffinity
+}
+
+func podAntiAffinity(p *corev1.Pod) *corev1.PodAntiAffinity {
+	if p.Spec.Affinity == nil {
+		p.Spec.Affinity = &corev1.Affinity{}
+	}
+	if p.Spec.Affinity.PodAntiAffinity == nil {
+		p.Spec.Affinity.PodAntiAffinity = &corev1.PodAntiAffinity{}
+	}
+	return p.Spec.Affinity.PodAntiAffinity
+}
+
+// RequiredAffinity adds required pod affinity terms.
+func RequiredAffinity(terms ...corev1.PodAffinityTerm) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		a := podAffinity(p)
+		a.RequiredDuringSchedulingIgnoredDuringExecution = append(a.RequiredDuringSchedulingIgnoredDuringExecution, terms...)
+	}
+}
+
+// RequiredAntiAffinity adds required pod anti-affinity terms.
+func RequiredAntiAffinity(terms ...corev1.PodAffinityTerm) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		a := podAntiAffinity(p)
+		a.RequiredDuringSchedulingIgnoredDuringExecution = append(a.RequiredDuringSchedulingIgnoredDuringExecution, terms...)
+	}
+}
+
+// PreferredAffinity adds a preferred pod affinity term.
+func PreferredAffinity(weight int32, term corev1.PodAffinityTerm) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		a := podAffinity(p)
+		a.PreferredDuringSchedulingIgnoredDuringExecution = append(a.PreferredDuringSchedulingIgnoredDuringExecution,
+			corev1.WeightedPodAffinityTerm{Weight: weight, PodAffinityTerm: term})
+	}
+}
+
+// PreferredAntiAffinity adds a preferred pod anti-affinity term.
+func PreferredAntiAffinity(weight int32, term corev1.PodAffinityTerm) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		a := podAntiAffinity(p)
+		a.PreferredDuringSchedulingIgnoredDuringExecution = append(a.PreferredDuringSchedulingIgnoredDuringExecution,
+			corev1.WeightedPodAffinityTerm{Weight: weight, PodAffinityTerm: term})
+	}
+}
+
+// HostPort adds a host port to the pod's first container.
+func HostPort(port int32, protocol corev1.Protocol, hostIP string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		c := &p.Spec.Containers[0]
+		c.Ports = append(c.Ports, corev1.ContainerPort{ContainerPort: port, HostPort: port, Protocol: protocol, HostIP: hostIP})
+	}
+}
+
+// Namespace sets the pod's namespace.
+func Namespace(ns string) func(*corev1.Pod) { return func(p *corev1.Pod) { p.Namespace = ns } }
+
+// Controller makes the pod controlled by an object of kind with uid.
+func Controller(kind, uid string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		t := true
+		p.OwnerReferences = append(p.OwnerReferences, metav1.OwnerReference{APIVersion: "apps/v1", Kind: kind,
+			Name: uid, UID: types.UID(uid), Controller: &t})
+	}
+}
+
+// Terminating gives the pod a deletion timestamp.
+func Terminating(p *corev1.Pod) {
+	t := metav1.Unix(0, 0)
+	p.DeletionTimestamp = &t
+}
