@@ -93,7 +93,9 @@ func TestAffinityTermParsing(t *testing.T) {
 	if a == nil || len(a.RequiredAffinity) != 1 || len(a.PreferredAntiAffinity) != 1 || a.PreferredAntiAffinity[0].Weight != 7 || a.Err != nil {
 		t.Fatalf("parsed %+v", a)
 	}
-	web := func(ns string) *corev1.Pod { return testobj.Pod("w", "", "", testobj.Namespace(ns), testobj.PodLabels("app", "web")) }
+	web := func(ns string) *corev1.Pod {
+		return testobj.Pod("w", "", "", testobj.Namespace(ns), testobj.PodLabels("app", "web"))
+	}
 	if !a.RequiredAffinity[0].Matches(web("prod")) || a.RequiredAffinity[0].Matches(web("dev")) {
 		t.Error("term without namespaces must cover the pod's own namespace only")
 	}
