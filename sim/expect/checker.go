@@ -31,6 +31,9 @@ type Checker struct {
 type state struct {
 	exp  *scenario.Expectation
 	eval func(*sample) (bool, string)
+	// window, set instead of eval for checks over a span of time
+	// (serviceAnswered), judges what happened in [from, to).
+	window func(s *sample, from, to time.Duration) (bool, string)
 
 	byPassed   bool
 	byAt       time.Duration
@@ -43,6 +46,9 @@ type state struct {
 	violations int
 	firstBad   time.Duration
 	firstBadIs string
+	// A window check's always part is decided once, over [From, Until).
+	alwaysDone   bool
+	alwaysDetail string
 }
 
 // New returns a checker for sc's expectations; start is the simulated time
@@ -61,7 +67,13 @@ func New(sc *scenario.Scenario, start time.Time) *Checker {
 	}
 	for i := range sc.Expectations {
 		e := &sc.Expectations[i]
-		c.states = append(c.states, &state{exp: e, eval: c.evaluator(&e.Check)})
+		st := &state{exp: e}
+		if e.Check.Kind == scenario.CheckServiceAnswered {
+			st.window = c.serviceAnswered(&e.Check)
+		} else {
+			st.eval = c.evaluator(&e.Check)
+		}
+		c.states = append(c.states, st)
 	}
 	c.next, c.done = c.nextDue(-1)
 	return c
@@ -100,6 +112,9 @@ func (c *Checker) Finish(v View) []Result {
 	if !c.finished && (!c.sampled || c.last < now) {
 		c.sample(v, now)
 	}
+	if !c.finished {
+		c.finishWindows(v, now)
+	}
 	c.finished = true
 	out := make([]Result, len(c.states))
 	for i, s := range c.states {
@@ -112,6 +127,10 @@ func (c *Checker) Finish(v View) []Result {
 func (c *Checker) sample(v View, now time.Duration) {
 	smp := &sample{v: v, c: c, now: now}
 	for _, s := range c.states {
+		if s.window != nil {
+			c.sampleWindow(s, smp, now)
+			continue
+		}
 		e := s.exp
 		wantBy := e.HasBy && !s.byPassed && now >= e.From && now <= e.By
 		wantAt := e.HasAt && !s.atDone && now >= e.At
@@ -170,7 +189,11 @@ func (c *Checker) nextDue(now time.Duration) (next time.Duration, done bool) {
 		if e.HasAt && !s.atDone {
 			consider(e.At)
 		}
-		if e.Always {
+		if e.Always && s.window != nil {
+			if !s.alwaysDone {
+				consider(e.Until)
+			}
+		} else if e.Always {
 			if now < e.From {
 				consider(e.From)
 			} else {
@@ -211,7 +234,18 @@ func (s *state) result(end time.Duration) Result {
 			parts = append(parts, fmt.Sprintf("at %s: %s", fmtTime(e.At), s.atDetail))
 		}
 	}
-	if e.Always {
+	if e.Always && s.window != nil {
+		switch {
+		case !s.alwaysDone:
+			passed = false
+			parts = append(parts, fmt.Sprintf("never sampled (run ended at %s)", fmtTime(end)))
+		case s.violations > 0:
+			passed = false
+			parts = append(parts, s.alwaysDetail)
+		default:
+			parts = append(parts, s.alwaysDetail)
+		}
+	} else if e.Always {
 		switch {
 		case s.violations > 0:
 			passed = false

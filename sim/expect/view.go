@@ -15,6 +15,12 @@
 // acceptable because the states they catch (a pod bound to a full node, a pod
 // left on a dead node) persist until something repairs them.
 //
+// serviceAnswered is the exception: it counts the requests of a simulated
+// traffic entry over a window of time (read through TrafficView), so no
+// request between samples is missed; its always part is judged once, over
+// the whole [from, until) window, and by and at look at the requests of the
+// last check interval (see traffic.go).
+//
 // Cost of one sample: O(pods) per open pod check, O(nodes + pods) for the
 // invariants (pod request sums are cached by UID and resourceVersion),
 // O(events) per open eventSeen check. Expectations that are decided (a "by"
