@@ -40,6 +40,8 @@ type Result struct {
 	Expectations     []ExpectationResult `json:"expectations"`
 	Metrics          metrics.Summary     `json:"metrics"`
 	Cluster          ClusterCounts       `json:"cluster"`
+
+	Traffic []TrafficResult `json:"traffic,omitempty"` // per traffic entry (traffic.go)
 }
 
 // Run simulates sc to its end and reports. An error means the scenario
@@ -62,6 +64,7 @@ func (w *World) Result() *Result {
 		Events: w.clock.Fired, TraceHash: w.trace.Hash(), TraceLines: w.trace.Lines(),
 		Metrics: w.metrics.Summary(), Passed: true}
 	res.Expectations = w.checks.results()
+	res.Traffic = w.trafficResults()
 	for _, f := range w.failed {
 		res.Expectations = append(res.Expectations, ExpectationResult{
 			Name:   fmt.Sprintf("timeline[%d] %s (line %d)", f.Index, f.Kind, f.Line),

@@ -56,6 +56,8 @@ type World struct {
 	checks  *checker
 	failed  []ActionFailure
 	end     time.Time
+
+	traffic *trafficSim // simulated Service traffic (traffic.go); nil without
 }
 
 // ActionFailure is a timeline action that could not be carried out.
@@ -96,6 +98,7 @@ func New(sc *scenario.Scenario, opts Options) (*World, error) {
 	for _, name := range w.order {
 		w.nodes[name].start()
 	}
+	w.startTraffic() // traffic.go; before apply, so that it sees every pod
 	if err := w.apply(sc.Objects); err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func (c *Checker) serviceAnswered(ck *scenario.Check) func(s *sample, from, to t
 			(!ck.HasMaxFailures || w.Failed() <= ck.MaxFailures)
 		detail := fmt.Sprintf("%d of %d requests answered in %s (%s)", w.OK, w.Sent(), span, percent(w.OK, w.Sent()))
 		if w.Failed() > 0 {
-			detail += "; failed: " + failureBreakdown(w)
+			detail += "; failed: " + DescribeFailures(w)
 		}
 		return pass, detail + "; want " + budget(ck)
 	}
@@ -115,7 +115,9 @@ func percent(ok, sent int) string {
 	return s + "%"
 }
 
-func failureBreakdown(w traffic.Window) string {
+// DescribeFailures lists w's failed requests by cause, e.g.
+// "12 unreachable, 3 rejected (no endpoints)".
+func DescribeFailures(w traffic.Window) string {
 	var parts []string
 	for _, f := range []struct {
 		n    int
