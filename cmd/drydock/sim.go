@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -91,6 +94,9 @@ func printSummary(w io.Writer, r *sim.Result) {
 			fmt.Fprintf(w, "recovery   node %s crashed at %.0fs: %d pods lost, recovered in %.1fs\n", rc.Node, rc.AtSeconds, rc.PodsLost, rc.Seconds)
 		}
 	}
+	for _, t := range r.Traffic {
+		printTraffic(w, t)
+	}
 	fmt.Fprintln(w, "expectations")
 	for _, e := range r.Expectations {
 		mark := "PASS"
@@ -109,4 +115,26 @@ func printSummary(w io.Writer, r *sim.Result) {
 	} else {
 		fmt.Fprintln(w, "result     FAIL")
 	}
+}
+
+// printTraffic prints one traffic entry's totals on one line:
+// "traffic    web-clients -> default/web:80 from worker-4: 10639 of 10800 answered (98.51%); 161 failed: unreachable 161".
+func printTraffic(w io.Writer, t sim.TrafficResult) {
+	fmt.Fprintf(w, "traffic    %s -> %s from %s: %d of %d answered", t.Name, t.Service, t.Client, t.OK, t.Sent)
+	if t.Sent > 0 {
+		// Rounded down, so that a single failure never shows as 100%.
+		fmt.Fprintf(w, " (%.2f%%)", math.Floor(float64(t.OK)*10000/float64(t.Sent))/100)
+	}
+	if t.Failed > 0 {
+		causes := make([]string, 0, len(t.Failures))
+		for c := range t.Failures {
+			causes = append(causes, c)
+		}
+		sort.Strings(causes)
+		for i, c := range causes {
+			causes[i] = fmt.Sprintf("%s %d", c, t.Failures[c])
+		}
+		fmt.Fprintf(w, "; %d failed: %s", t.Failed, strings.Join(causes, ", "))
+	}
+	fmt.Fprintln(w)
 }
