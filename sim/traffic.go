@@ -297,6 +297,11 @@ func (g *trafficGen) record(res traffic.Result) {
 		g.flushSecond()
 		g.sec = sec
 	}
+	g.tally(res)
+}
+
+// tally counts request g.next's outcome.
+func (g *trafficGen) tally(res traffic.Result) {
 	if res.Err == nil {
 		g.sums.OK++
 		g.secWin.OK++
