@@ -68,7 +68,7 @@ func newBenchSimCommand() *cobra.Command {
 	var duration time.Duration
 	var seed uint64
 	var asJSON bool
-	var cpuProfile string
+	var cpuProfile, memProfile, tracePath string
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Simulate a cluster that creates pods through Deployments and loses a node",
@@ -92,12 +92,28 @@ func newBenchSimCommand() *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
+			var opts sim.Options
+			if tracePath != "" {
+				f, err := os.Create(tracePath)
+				if err != nil {
+					return badInput(err)
+				}
+				defer f.Close()
+				bw := bufio.NewWriterSize(f, 1<<20)
+				defer bw.Flush()
+				opts.Trace = bw
+			}
 			start := time.Now()
-			res, err := sim.Run(sc, sim.Options{})
+			res, err := sim.Run(sc, opts)
 			if err != nil {
 				return err
 			}
 			wall := time.Since(start).Seconds()
+			if memProfile != "" {
+				if err := writeHeapProfile(memProfile); err != nil {
+					return err
+				}
+			}
 			res.WallSeconds = wall
 			rep := benchReport{Benchmark: "sim", PodsPerSecond: float64(res.Metrics.PodStartup.Count) / wall,
 				WallSeconds: wall, PeakRSSBytes: peakRSS(), GOMAXPROCS: runtime.GOMAXPROCS(0), Details: res}
@@ -110,9 +126,23 @@ func newBenchSimCommand() *cobra.Command {
 	cmd.Flags().IntVar(&pods, "pods", 30000, "pods, created through Deployments of up to 100 replicas")
 	cmd.Flags().DurationVar(&duration, "duration", time.Hour, "simulated time")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
+	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (pprof, allocations and in-use) at the end of the run")
+	cmd.Flags().StringVar(&tracePath, "trace", "", "write the JSON-lines event trace to this file (for comparing runs; slows the run)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// writeHeapProfile writes the heap profile; the simulation's world is still
+// reachable from the result only through summaries, so in-use figures show
+// what outlived the run, and the allocation figures what it churned.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return badInput(err)
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
 }
 
 // BenchScenario generates the bench sim scenario: one pool sized so the

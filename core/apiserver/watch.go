@@ -1,8 +1,9 @@
 package apiserver
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -86,37 +87,62 @@ type watcher struct {
 // hub fans one store watch per resource out to client watches, indexing pod
 // watches by spec.nodeName so a kubelet's watch costs nothing for other
 // nodes' pods. It keeps a window of recent events for resuming watches.
+//
+// Every write of the resource passes through dispatch (1000 kubelets renew
+// their leases every 10 s), so dispatch allocates nothing and does no work
+// proportional to the window or to the number of watchers it skips.
 type hub struct {
-	r       *api.Resource
-	mu      sync.Mutex
-	all     map[*watcher]struct{}
-	byNode  map[string]map[*watcher]struct{}
-	window  []store.Event // ring of recent events, oldest first
-	size    int
+	r      *api.Resource
+	mu     sync.Mutex
+	all    []*watcher            // watchers without a node index, in attach order
+	byNode map[string][]*watcher // pod watches by spec.nodeName, each in attach order
+	// window is a ring of the newest events: win[(head+i)%len(win)] for
+	// i < n, oldest first. Shifting a slice instead would copy the whole
+	// window on every write.
+	win     []store.Event
+	head, n int
 	lastRev int64
 	order   []*watcher // reused dispatch buffer
 	nextSeq uint64
 }
 
 func newHub(r *api.Resource, size int) *hub {
-	return &hub{r: r, all: map[*watcher]struct{}{}, byNode: map[string]map[*watcher]struct{}{}, size: size}
+	return &hub{r: r, byNode: map[string][]*watcher{}, win: make([]store.Event, 0, size)}
+}
+
+// at is the i-th oldest event in the window.
+func (h *hub) at(i int) *store.Event { return &h.win[(h.head+i)%cap(h.win)] }
+
+// remember adds ev to the window, dropping the oldest event when it is full.
+func (h *hub) remember(ev store.Event) {
+	if c := cap(h.win); h.n < c {
+		if len(h.win) < c {
+			h.win = append(h.win, ev)
+		} else {
+			*h.at(h.n) = ev
+		}
+		h.n++
+		return
+	}
+	h.win[h.head] = ev
+	h.head = (h.head + 1) % cap(h.win)
 }
 
 func (h *hub) attach(w *watcher, from int64) error {
 	h.mu.Lock()
-	if len(h.window) > 0 && from < h.window[0].Revision-1 {
+	if h.n > 0 && from < h.at(0).Revision-1 {
 		h.mu.Unlock()
 		return apierrors.NewResourceExpired("too old resource version: " + strconv.FormatInt(from, 10) +
-			" (" + strconv.FormatInt(h.window[0].Revision-1, 10) + ")")
+			" (" + strconv.FormatInt(h.at(0).Revision-1, 10) + ")")
 	}
-	if len(h.window) == 0 && from < h.lastRev {
+	if h.n == 0 && from < h.lastRev {
 		h.mu.Unlock()
 		return apierrors.NewResourceExpired("too old resource version: " + strconv.FormatInt(from, 10))
 	}
 	var replay []store.Event
-	for _, ev := range h.window {
-		if ev.Revision > from {
-			replay = append(replay, ev)
+	for i := 0; i < h.n; i++ {
+		if ev := h.at(i); ev.Revision > from {
+			replay = append(replay, *ev)
 		}
 	}
 	w.from = from
@@ -125,15 +151,11 @@ func (h *hub) attach(w *watcher, from int64) error {
 	if len(replay) > 0 {
 		w.from = replay[len(replay)-1].Revision
 	}
+	// Appending keeps each list in attach (seq) order.
 	if w.sel.byNodeName {
-		m := h.byNode[w.sel.nodeName]
-		if m == nil {
-			m = map[*watcher]struct{}{}
-			h.byNode[w.sel.nodeName] = m
-		}
-		m[w] = struct{}{}
+		h.byNode[w.sel.nodeName] = append(h.byNode[w.sel.nodeName], w)
 	} else {
-		h.all[w] = struct{}{}
+		h.all = append(h.all, w)
 	}
 	// Replay under the lock: a concurrent dispatch either ran before (its
 	// event is in the replay) or waits until the replay is done.
@@ -149,61 +171,72 @@ func (h *hub) detach(w *watcher) {
 	defer h.mu.Unlock()
 	w.closed = true
 	if w.sel.byNodeName {
-		if m := h.byNode[w.sel.nodeName]; m != nil {
-			delete(m, w)
-			if len(m) == 0 {
-				delete(h.byNode, w.sel.nodeName)
-			}
+		ws := removeWatcher(h.byNode[w.sel.nodeName], w)
+		if len(ws) == 0 {
+			delete(h.byNode, w.sel.nodeName)
+		} else {
+			h.byNode[w.sel.nodeName] = ws
 		}
 		return
 	}
-	delete(h.all, w)
+	h.all = removeWatcher(h.all, w)
+}
+
+// removeWatcher deletes w from ws keeping the order; the slice is copied so
+// a dispatch iterating over the old one is not disturbed.
+func removeWatcher(ws []*watcher, w *watcher) []*watcher {
+	i := slices.Index(ws, w)
+	if i < 0 {
+		return ws
+	}
+	out := make([]*watcher, 0, len(ws)-1)
+	out = append(out, ws[:i]...)
+	return append(out, ws[i+1:]...)
 }
 
 // dispatch receives the store's events for the hub's resource.
 func (h *hub) dispatch(ev store.Event) {
 	h.mu.Lock()
-	if len(h.window) >= h.size {
-		copy(h.window, h.window[1:])
-		h.window = h.window[:len(h.window)-1]
-	}
-	h.window = append(h.window, ev)
+	h.remember(ev)
 	h.lastRev = ev.Revision
-	targets := h.order[:0]
-	for w := range h.all {
-		targets = append(targets, w)
-	}
-	if h.r == api.Pods {
-		nodes := podNodes(ev)
-		for _, n := range nodes {
-			for w := range h.byNode[n] {
-				targets = append(targets, w)
-			}
+	targets := append(h.order[:0], h.all...)
+	if h.r == api.Pods && len(h.byNode) > 0 {
+		cur, prev := podNodes(ev)
+		n := len(targets)
+		if cur != "" {
+			targets = append(targets, h.byNode[cur]...)
+		}
+		if prev != "" {
+			targets = append(targets, h.byNode[prev]...)
+		}
+		if len(targets) > n && (n > 0 || (cur != "" && prev != "")) {
+			// Several lists: map and list order must not reach delivery
+			// order, watchers are served in the order they attached.
+			slices.SortFunc(targets, func(a, b *watcher) int { return cmp.Compare(a.seq, b.seq) })
 		}
 	}
-	// Map order must not reach delivery order: watchers are served in the
-	// order they attached.
 	h.order = targets
 	h.mu.Unlock()
-	sort.Slice(targets, func(i, j int) bool { return targets[i].seq < targets[j].seq })
 	for _, w := range targets {
 		if ev.Revision > w.from && !w.closed {
 			w.deliver(ev)
 		}
 	}
+	clear(targets)
 }
 
-func podNodes(ev store.Event) []string {
-	var out []string
-	if p, ok := ev.Object.(*corev1.Pod); ok && p.Spec.NodeName != "" {
-		out = append(out, p.Spec.NodeName)
+// podNodes returns the node of a pod event's object and, if different, the
+// node of its previous version.
+func podNodes(ev store.Event) (cur, prev string) {
+	if p, ok := ev.Object.(*corev1.Pod); ok {
+		cur = p.Spec.NodeName
 	}
 	if ev.PrevObject != nil {
-		if p, ok := ev.PrevObject.(*corev1.Pod); ok && p.Spec.NodeName != "" && (len(out) == 0 || out[0] != p.Spec.NodeName) {
-			out = append(out, p.Spec.NodeName)
+		if p, ok := ev.PrevObject.(*corev1.Pod); ok && p.Spec.NodeName != cur {
+			prev = p.Spec.NodeName
 		}
 	}
-	return out
+	return cur, prev
 }
 
 func (w *watcher) deliver(ev store.Event) {
