@@ -12,8 +12,11 @@ package sim
 //     caches, instead of one kube-proxy per node with its own watches (a
 //     proxy per node would cost too much at 1,000+ nodes); so the client's
 //     rules lag the API by the control plane's watch latency plus the
-//     proxy's sync period, and keep being updated while the client node is
-//     crashed or partitioned;
+//     proxy's sync period. A crashed or partitioned client node's table is
+//     not updated (its kube-proxy cannot reach the API server) and catches
+//     up at its first request after the node is back, as kube-proxy
+//     resyncs on reconnecting (here at once rather than about a second
+//     later);
 //   - a backend answers when its pod exists in the API with phase Running,
 //     with the address the endpoint names, and its node is not crashed
 //     (partitions cut nodes off the API server, not off each other);
@@ -55,9 +58,13 @@ type TrafficResult struct {
 
 // trafficSim holds the data path shared by all traffic entries.
 type trafficSim struct {
-	w     *World
-	net   *traffic.Network
-	proxy *proxy.Proxy
+	w      *World
+	net    *traffic.Network
+	proxy  *proxy.Proxy
+	tables []*traffic.Table // one per client node, in scenario order
+	// stale marks the client nodes whose table missed rules while the
+	// node was crashed or partitioned.
+	stale map[string]bool
 	gens  []*trafficGen
 	// pods is what reachability needs of every pod in the API, fed
 	// synchronously by a store watch so it is exact at every instant.
@@ -77,17 +84,16 @@ func (w *World) startTraffic() {
 	if len(w.sc.Traffic) == 0 {
 		return
 	}
-	ts := &trafficSim{w: w, net: traffic.NewNetwork(w.clock), pods: map[string]podPresence{}}
+	ts := &trafficSim{w: w, net: traffic.NewNetwork(w.clock), pods: map[string]podPresence{}, stale: map[string]bool{}}
 	if _, err := w.store.Watch(api.Pods.KeyPrefix(""), 0, ts.observePod); err != nil {
 		panic(fmt.Sprintf("sim: watch pods for traffic: %v", err)) // a new watch from now cannot fail
 	}
-	var tables fanout
 	for i := range w.sc.Traffic {
 		spec := &w.sc.Traffic[i]
 		t, ok := ts.net.Table(spec.Client)
 		if !ok {
 			t = ts.net.AddNode(spec.Client, w.nodeIP(spec.Client))
-			tables = append(tables, t)
+			ts.tables = append(ts.tables, t)
 		}
 		g := &trafficGen{ts: ts, spec: spec, table: t, start: Epoch.Add(spec.From),
 			gen: &traffic.Generator{Name: spec.Name, Clock: w.clock, Rand: rng.Stream(w.seed, "traffic/"+spec.Name),
@@ -96,7 +102,7 @@ func (w *World) startTraffic() {
 		ts.gens = append(ts.gens, g)
 	}
 	ts.proxy = proxy.New(proxy.Config{Clock: w.clock, Services: w.cp.Informers[api.Services],
-		Endpoints: w.cp.Informers[api.Endpoints], Backend: tables})
+		Endpoints: w.cp.Informers[api.Endpoints], Backend: (*fanout)(ts)})
 	ts.proxy.Start()
 	for _, g := range ts.gens {
 		g.schedule()
@@ -115,17 +121,37 @@ func (w *World) nodeIP(name string) string {
 	return ""
 }
 
-// fanout applies the one proxy's rules to every client node's table: a
-// RuleSet does not depend on the node it is applied on.
-type fanout []*traffic.Table
+// fanout applies the one proxy's rules to the client nodes' tables (a
+// RuleSet does not depend on the node it is applied on), except to those of
+// nodes cut off from the API server.
+type fanout trafficSim
 
-func (f fanout) Apply(rs proxy.RuleSet) error {
-	for _, t := range f {
+func (f *fanout) Apply(rs proxy.RuleSet) error {
+	ts := (*trafficSim)(f)
+	for _, t := range ts.tables {
+		if !ts.connected(t.Node()) {
+			ts.stale[t.Node()] = true
+			continue
+		}
 		if err := t.Apply(rs); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// connected reports whether node's kube-proxy could watch the API server.
+func (ts *trafficSim) connected(node string) bool {
+	n := ts.w.nodes[node]
+	return n == nil || (!n.crashed && !n.partitioned)
+}
+
+// catchUp brings a reconnected client node's table up to date.
+func (ts *trafficSim) catchUp(t *traffic.Table) {
+	if ts.stale[t.Node()] && ts.connected(t.Node()) {
+		delete(ts.stale, t.Node())
+		_ = t.Apply(ts.proxy.Rules()) // a Table never fails to apply
+	}
 }
 
 func (ts *trafficSim) observePod(ev store.Event) {
@@ -259,6 +285,7 @@ func (g *trafficGen) send() traffic.Result {
 	if n := g.ts.w.nodes[g.spec.Client]; n != nil && n.crashed {
 		return traffic.Result{At: now, Generator: g.spec.Name, Err: traffic.ErrNodeDown}
 	}
+	g.ts.catchUp(g.table)
 	name, ok := g.resolve()
 	if !ok {
 		return traffic.Result{At: now, Generator: g.spec.Name, Err: proxy.ErrNoRule}

@@ -212,3 +212,39 @@ func TestTrafficWindowCounts(t *testing.T) {
 		}
 	}
 }
+
+// A partitioned client node's kube-proxy cannot watch the API: its rules
+// keep the dead endpoint after the others dropped it, until the partition
+// heals.
+func TestTrafficPartitionedClientKeepsStaleRules(t *testing.T) {
+	src := strings.Replace(trafficScenario, "timeline:\n", `timeline:
+  - {at: 50s, action: partitionNode, node: a-0}
+  - {at: 130s, action: healNode, node: a-0}
+`, 1)
+	src = strings.Replace(src, "traffic:\n", `traffic:
+  - {name: side, service: web, port: 80, rate: 10, from: 20s, until: 2m30s, client: a-1}
+`, 1)
+	src = src[:strings.Index(src, "expectations:")]
+	sc, err := scenario.ParseFS(fstest.MapFS{}, "traffic.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(sc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Run()
+	s := time.Second
+	count := func(name string, from, to time.Duration) traffic.Window {
+		return w.traffic.gen(name).window(Epoch.Add(from), Epoch.Add(to))
+	}
+	if c := count("main", 110*s, 130*s); c.Unreachable == 0 || c.Failed() != c.Unreachable {
+		t.Errorf("main from the partitioned a-0 after the endpoints update: %+v, want stale routes to the dead pod", c)
+	}
+	if c := count("main", 130*s, 150*s); c.Sent() != 200 || c.Failed() != 0 {
+		t.Errorf("main after the partition healed: %+v", c)
+	}
+	if c := count("side", 110*s, 150*s); c.Sent() != 400 || c.Failed() != 0 {
+		t.Errorf("side from a-1 after the endpoints update: %+v", c)
+	}
+}
