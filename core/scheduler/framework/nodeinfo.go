@@ -47,6 +47,55 @@ type NodeInfo struct {
 	UsedPorts HostPortInfo
 	// affIndex is the position in Snapshot.withAffinity, -1 when absent.
 	affIndex int
+	// ZoneID is the snapshot's small-integer ID of the node's
+	// topology.kubernetes.io/zone value (0 for "", which is also the domain
+	// of nodes without the label); HasZone says whether the label is
+	// present. Both are set by the Snapshot (zero outside one), so that
+	// zone spreading indexes slices instead of hashing strings.
+	ZoneID  int32
+	HasZone bool
+	// HasHostname says whether the node has the kubernetes.io/hostname label.
+	HasHostname bool
+	// zoned: the node's controlled pods are counted under ZoneID in the
+	// snapshot's owner index (the node is listed).
+	zoned bool
+	// owners counts the live pods per controller on this node, kept by the
+	// Snapshot (copies share it read-only). A node runs pods of few
+	// controllers, so a scan of this short slice, already near the rest of
+	// the NodeInfo in memory, beats a lookup in a cluster-wide map.
+	owners []ownerCount
+}
+
+type ownerCount struct {
+	uid types.UID
+	n   int32
+}
+
+// OwnedPods is the number of live (not terminating) pods on the node
+// controlled by owner, as counted by the Snapshot.
+func (n *NodeInfo) OwnedPods(owner types.UID) int32 {
+	for i := range n.owners {
+		if n.owners[i].uid == owner {
+			return n.owners[i].n
+		}
+	}
+	return 0
+}
+
+func (n *NodeInfo) addOwned(owner types.UID, delta int32) {
+	for i := range n.owners {
+		if n.owners[i].uid == owner {
+			if n.owners[i].n += delta; n.owners[i].n <= 0 {
+				last := len(n.owners) - 1
+				n.owners[i] = n.owners[last]
+				n.owners = n.owners[:last]
+			}
+			return
+		}
+	}
+	if delta > 0 {
+		n.owners = append(n.owners, ownerCount{uid: owner, n: delta})
+	}
 }
 
 // NewNodeInfo builds a NodeInfo for node with no pods.
@@ -66,7 +115,7 @@ func (n *NodeInfo) Node() *corev1.Node { return n.node }
 func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.node = node
 	if node == nil {
-		n.Allocatable, n.AllowedPods, n.Unschedulable, n.Taints, n.Labels = Resource{}, 0, false, nil, nil
+		n.Allocatable, n.AllowedPods, n.Unschedulable, n.Taints, n.Labels, n.HasHostname = Resource{}, 0, false, nil, nil, false
 		return
 	}
 	n.Name = node.Name
@@ -85,6 +134,7 @@ func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.Unschedulable = node.Spec.Unschedulable
 	n.Taints = node.Spec.Taints
 	n.Labels = node.Labels
+	_, n.HasHostname = node.Labels[corev1.LabelHostname]
 }
 
 // AddPod counts pi on the node.

@@ -32,9 +32,12 @@ type Snapshot struct {
 	withAffinity    []*NodeInfo
 	numAffinity     int
 	numRequiredAnti int
-	// owned counts, per controller UID, the live (not terminating) pods of
-	// that controller on each node, for default topology spreading.
-	owned map[types.UID]map[*NodeInfo]int32
+	// owned indexes, per controller UID, the live (not terminating) pods
+	// of that controller by node and by zone, for default topology
+	// spreading.
+	owned map[types.UID]*ownerIndex
+	// zoneIDs interns zone label values ("" is 0); IDs are never reused.
+	zoneIDs map[string]int32
 }
 
 const slabSize = 256
@@ -50,7 +53,7 @@ func (s *Snapshot) newNodeInfo(name string) *NodeInfo {
 // NewSnapshot returns an empty snapshot.
 func NewSnapshot() *Snapshot {
 	return &Snapshot{byName: map[string]*NodeInfo{}, podNode: map[types.UID]*NodeInfo{}, priorities: map[int32]int{},
-		owned: map[types.UID]map[*NodeInfo]int32{}}
+		owned: map[types.UID]*ownerIndex{}, zoneIDs: map[string]int32{"": 0}}
 }
 
 func (s *Snapshot) bump(ni *NodeInfo) {
@@ -85,6 +88,7 @@ func (s *Snapshot) AddNode(node *corev1.Node) *NodeInfo {
 		s.byName[node.Name] = ni
 	}
 	ni.SetNode(node)
+	s.rezone(ni)
 	if ni.index < 0 {
 		ni.index = len(s.list)
 		s.list = append(s.list, ni)
@@ -113,6 +117,7 @@ func (s *Snapshot) RemoveNode(name string) {
 		ni.index = -1
 	}
 	ni.SetNode(nil)
+	s.rezone(ni)
 	s.bump(ni)
 	if len(ni.Pods) == 0 {
 		delete(s.byName, name)
@@ -163,20 +168,6 @@ func (s *Snapshot) trackAffinity(ni *NodeInfo, pi *PodInfo, delta int) {
 	}
 }
 
-func (s *Snapshot) trackOwned(ni *NodeInfo, owner types.UID, delta int32) {
-	m := s.owned[owner]
-	if m == nil {
-		m = map[*NodeInfo]int32{}
-		s.owned[owner] = m
-	}
-	if m[ni] += delta; m[ni] <= 0 {
-		delete(m, ni)
-		if len(m) == 0 {
-			delete(s.owned, owner)
-		}
-	}
-}
-
 // NodesWithAffinityPods lists the NodeInfos holding pods with pod affinity
 // or anti-affinity terms, in no meaningful order (callers only sum over
 // it). Entries may have no node object (Node() == nil). The slice is the
@@ -189,15 +180,6 @@ func (s *Snapshot) NumPodsWithAffinity() int { return s.numAffinity }
 // NumPodsWithRequiredAntiAffinity counts counted pods with required
 // anti-affinity terms.
 func (s *Snapshot) NumPodsWithRequiredAntiAffinity() int { return s.numRequiredAnti }
-
-// OwnedNodes maps each NodeInfo to the number of live (not terminating)
-// pods controlled by owner counted on it; nil when there are none. The map
-// is the snapshot's own and must not be modified; iterate it only to
-// compute order-independent results such as sums.
-func (s *Snapshot) OwnedNodes(owner types.UID) map[*NodeInfo]int32 { return s.owned[owner] }
-
-// OwnedOn is the number of live pods controlled by owner counted on ni.
-func (s *Snapshot) OwnedOn(owner types.UID, ni *NodeInfo) int32 { return s.owned[owner][ni] }
 
 // RemovePod stops counting the pod with uid and reports its node name
 // ("" if it was not counted).

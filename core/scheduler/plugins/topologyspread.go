@@ -7,7 +7,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/drydock-sim/drydock/core/scheduler/framework"
 )
@@ -44,9 +43,6 @@ type spreadConstraint struct {
 	minDomains    int32
 	honorAffinity bool
 	honorTaints   bool
-	// owner, when set, replaces selector: the constraint counts the live
-	// pods of that controller (system default constraints).
-	owner types.UID
 }
 
 // Name implements framework.Plugin.

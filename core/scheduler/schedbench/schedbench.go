@@ -61,8 +61,50 @@ type Run struct {
 	percent int32
 }
 
-// Setup prepares a run; nothing in it is measured.
+// Workload selects the node and pod templates of a run.
+type Workload string
+
+const (
+	// Basic is kube-scheduler's SchedulingBasic: plain pods.
+	Basic Workload = "basic"
+	// PodAntiAffinity is kube-scheduler's SchedulingPodAntiAffinity shape:
+	// every pod is labelled color=green and has a required anti-affinity
+	// term against color=green over kubernetes.io/hostname, so at most one
+	// lands per node (placed + pods must not exceed nodes).
+	PodAntiAffinity Workload = "pod-anti-affinity"
+	// ReplicaSet is Basic with all pods controlled by one ReplicaSet and
+	// nodes spread over three zones (topology.kubernetes.io/zone), so that
+	// every pod pays for the system default topology spreading.
+	ReplicaSet Workload = "replicaset"
+)
+
+// podOptions are the template options of w's pods.
+func (w Workload) podOptions() []func(*corev1.Pod) {
+	switch w {
+	case PodAntiAffinity:
+		term := testobj.Term(corev1.LabelHostname, "")
+		term.LabelSelector.MatchLabels = map[string]string{"color": "green"}
+		return []func(*corev1.Pod){testobj.PodLabels("color", "green"), testobj.RequiredAntiAffinity(term)}
+	case ReplicaSet:
+		return []func(*corev1.Pod){testobj.PodLabels("app", "bench"), testobj.Controller("ReplicaSet", "bench-rs")}
+	}
+	return nil
+}
+
+func (w Workload) nodeOptions(i int) []func(*corev1.Node) {
+	if w == ReplicaSet {
+		return []func(*corev1.Node){testobj.Labels(corev1.LabelTopologyZone, fmt.Sprintf("zone-%d", i%3))}
+	}
+	return nil
+}
+
+// Setup prepares a Basic run; nothing in it is measured.
 func Setup(nodes, placed, pods int, scorePercent int32, seed uint64) *Run {
+	return SetupWorkload(Basic, nodes, placed, pods, scorePercent, seed)
+}
+
+// SetupWorkload prepares a run of workload w; nothing in it is measured.
+func SetupWorkload(w Workload, nodes, placed, pods int, scorePercent int32, seed uint64) *Run {
 	b := &binder{}
 	s := scheduler.New(scheduler.Config{
 		Clock:                    &frozenClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -72,17 +114,18 @@ func Setup(nodes, placed, pods int, scorePercent int32, seed uint64) *Run {
 	})
 	b.sched = s
 	for i := range nodes {
-		s.AddNode(testobj.Node(fmt.Sprintf("node-%05d", i), NodeCPU, NodeMemory, NodePods))
+		s.AddNode(testobj.Node(fmt.Sprintf("node-%05d", i), NodeCPU, NodeMemory, NodePods, w.nodeOptions(i)...))
 	}
+	opts := w.podOptions()
 	for i := range placed {
-		s.AddPod(testobj.Pod(fmt.Sprintf("init-%06d", i), PodCPU, PodMemory))
+		s.AddPod(testobj.Pod(fmt.Sprintf("init-%06d", i), PodCPU, PodMemory, opts...))
 	}
 	for s.ScheduleOne() {
 		b.confirm()
 	}
 	r := &Run{sched: s, binder: b, nodes: nodes, placed: placed, percent: scorePercent}
 	for i := range pods {
-		r.pods = append(r.pods, testobj.Pod(fmt.Sprintf("pod-%06d", i), PodCPU, PodMemory))
+		r.pods = append(r.pods, testobj.Pod(fmt.Sprintf("pod-%06d", i), PodCPU, PodMemory, opts...))
 	}
 	b.bound = 0
 	return r

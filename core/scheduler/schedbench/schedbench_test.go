@@ -21,3 +21,19 @@ func TestRunSchedulingBenchmarkSmall(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkloads(t *testing.T) {
+	// Anti-affinity: one pod per node, so 60 pods on 50 nodes leave 10
+	// unscheduled.
+	r := SetupWorkload(PodAntiAffinity, 50, 20, 40, 0, 1)
+	r.Measure()
+	if res := r.Result(0); res.Scheduled != 30 || res.UtilisationMax != 0.025 {
+		t.Errorf("anti-affinity: %+v", res)
+	}
+	// ReplicaSet pods spread evenly.
+	r = SetupWorkload(ReplicaSet, 30, 30, 60, 100, 1)
+	r.Measure()
+	if res := r.Result(0); res.Scheduled != 60 || res.UtilisationMax != res.UtilisationMin {
+		t.Errorf("replicaset: %+v", res)
+	}
+}

@@ -1,0 +1,112 @@
+package framework
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// ownerIndex counts one controller's live (not terminating) pods per node
+// and per zone, so that default topology spreading reads domain counts
+// instead of scanning every node's pods each cycle.
+type ownerIndex struct {
+	nodes map[*NodeInfo]int32
+	// zones counts pods on listed nodes by ZoneID (0 also holds nodes
+	// without a zone label, which Kubernetes counts as a domain of their
+	// own).
+	zones []int32
+}
+
+func (s *Snapshot) trackOwned(ni *NodeInfo, owner types.UID, delta int32) {
+	idx := s.owned[owner]
+	if idx == nil {
+		idx = &ownerIndex{nodes: map[*NodeInfo]int32{}}
+		s.owned[owner] = idx
+	}
+	if idx.nodes[ni] += delta; idx.nodes[ni] <= 0 {
+		delete(idx.nodes, ni)
+	}
+	ni.addOwned(owner, delta)
+	if ni.zoned {
+		idx.addZone(ni.ZoneID, delta)
+	}
+	if len(idx.nodes) == 0 {
+		delete(s.owned, owner)
+	}
+}
+
+func (idx *ownerIndex) addZone(id, delta int32) {
+	for int(id) >= len(idx.zones) {
+		idx.zones = append(idx.zones, 0)
+	}
+	idx.zones[id] += delta
+}
+
+// zoneID interns a zone label value.
+func (s *Snapshot) zoneID(zone string) int32 {
+	id, ok := s.zoneIDs[zone]
+	if !ok {
+		id = int32(len(s.zoneIDs))
+		s.zoneIDs[zone] = id
+	}
+	return id
+}
+
+// NumZoneIDs bounds the ZoneIDs handed out so far (IDs are below it).
+func (s *Snapshot) NumZoneIDs() int { return len(s.zoneIDs) }
+
+// rezone refreshes ni's zone fields from its node object, after the node
+// was added, updated or removed, and moves its controlled pods between
+// zones in the owner index when the zone changed. Heartbeat updates cost
+// one label lookup.
+func (s *Snapshot) rezone(ni *NodeInfo) {
+	zoned := ni.node != nil
+	zone, has := "", false
+	if zoned {
+		zone, has = ni.Labels[corev1.LabelTopologyZone]
+	}
+	id := int32(0)
+	if zone != "" {
+		id = s.zoneID(zone)
+	}
+	ni.HasZone = has
+	if zoned == ni.zoned && id == ni.ZoneID {
+		return
+	}
+	for _, pi := range ni.Pods {
+		if pi.ControllerUID == "" || pi.Pod.DeletionTimestamp != nil {
+			continue
+		}
+		idx := s.owned[pi.ControllerUID]
+		if ni.zoned {
+			idx.addZone(ni.ZoneID, -1)
+		}
+		if zoned {
+			idx.addZone(id, 1)
+		}
+	}
+	ni.ZoneID, ni.zoned = id, zoned
+}
+
+// OwnedNodes maps each NodeInfo to the number of live (not terminating)
+// pods controlled by owner counted on it; nil when there are none. Entries
+// may have no node object. The map is the snapshot's own and must not be
+// modified; iterate it only to compute order-independent results such as
+// sums.
+func (s *Snapshot) OwnedNodes(owner types.UID) map[*NodeInfo]int32 {
+	if idx := s.owned[owner]; idx != nil {
+		return idx.nodes
+	}
+	return nil
+}
+
+// OwnedZones counts, by ZoneID, the live pods controlled by owner on listed
+// nodes; IDs past its end count 0. Read-only.
+func (s *Snapshot) OwnedZones(owner types.UID) []int32 {
+	if idx := s.owned[owner]; idx != nil {
+		return idx.zones
+	}
+	return nil
+}
+
+// OwnedOn is the number of live pods controlled by owner counted on ni.
+func (s *Snapshot) OwnedOn(owner types.UID, ni *NodeInfo) int32 { return ni.OwnedPods(owner) }
