@@ -24,19 +24,29 @@ import (
 // few map lookups per node. With no affinity terms on the pod and none on
 // any counted pod, PreFilter and PreScore return Skip after two counter
 // reads: the plugin costs nothing for workloads without affinity.
-type InterPodAffinity struct{ h framework.Handle }
+//
+// The count maps grow to one entry per node holding matching pods, so
+// PreFilter reuses the previous cycle's maps instead of allocating and
+// growing new ones: a state written by PreFilter is valid until the
+// plugin's next PreFilter. The scheduler runs one cycle at a time, and
+// whatever keeps a state longer (nominated-pod and preemption dry runs)
+// clones it.
+type InterPodAffinity struct {
+	h     framework.Handle
+	spare *affinityFilterState
+}
 
 // NewInterPodAffinity builds the plugin over the framework handle.
-func NewInterPodAffinity(h framework.Handle) InterPodAffinity { return InterPodAffinity{h: h} }
+func NewInterPodAffinity(h framework.Handle) *InterPodAffinity { return &InterPodAffinity{h: h} }
 
 var (
-	_ framework.PreFilterPlugin     = InterPodAffinity{}
-	_ framework.PreFilterExtensions = InterPodAffinity{}
-	_ framework.FilterPlugin        = InterPodAffinity{}
-	_ framework.PreScorePlugin      = InterPodAffinity{}
-	_ framework.ScorePlugin         = InterPodAffinity{}
-	_ framework.ScoreNormalizer     = InterPodAffinity{}
-	_ framework.EnqueueExtensions   = InterPodAffinity{}
+	_ framework.PreFilterPlugin     = (*InterPodAffinity)(nil)
+	_ framework.PreFilterExtensions = (*InterPodAffinity)(nil)
+	_ framework.FilterPlugin        = (*InterPodAffinity)(nil)
+	_ framework.PreScorePlugin      = (*InterPodAffinity)(nil)
+	_ framework.ScorePlugin         = (*InterPodAffinity)(nil)
+	_ framework.ScoreNormalizer     = (*InterPodAffinity)(nil)
+	_ framework.EnqueueExtensions   = (*InterPodAffinity)(nil)
 
 	// Preemption cannot create the pods an affinity term needs, but it can
 	// remove the pods an anti-affinity term forbids: hence the two codes,
@@ -51,7 +61,7 @@ var (
 const hardPodAffinityWeight = 1
 
 // Name implements framework.Plugin.
-func (InterPodAffinity) Name() string { return InterPodAffinityName }
+func (*InterPodAffinity) Name() string { return InterPodAffinityName }
 
 // topoPair is one topology domain: a label key and its value.
 type topoPair struct{ key, value string }
@@ -155,7 +165,7 @@ func (s *affinityFilterState) updateIncoming(other *framework.PodInfo, ni *frame
 }
 
 // PreFilter implements framework.PreFilterPlugin.
-func (p InterPodAffinity) PreFilter(state *framework.CycleState, pod *framework.PodInfo) (*framework.PreFilterResult, *framework.Status) {
+func (p *InterPodAffinity) PreFilter(state *framework.CycleState, pod *framework.PodInfo) (*framework.PreFilterResult, *framework.Status) {
 	aff := pod.Affinity
 	snap := p.h.Snapshot()
 	if aff != nil && aff.Err != nil {
@@ -165,8 +175,7 @@ func (p InterPodAffinity) PreFilter(state *framework.CycleState, pod *framework.
 	if !hasRequired && snap.NumPodsWithRequiredAntiAffinity() == 0 {
 		return nil, statusSkip
 	}
-	s := &affinityFilterState{pod: pod.Pod, aff: aff,
-		existingAnti: topoCounts{}, affinity: topoCounts{}, anti: topoCounts{}}
+	s := p.newFilterState(pod)
 	if snap.NumPodsWithRequiredAntiAffinity() > 0 {
 		for _, ni := range snap.NodesWithAffinityPods() {
 			if ni.Node() == nil || ni.NumRequiredAntiAffinity == 0 {
@@ -192,8 +201,24 @@ func (p InterPodAffinity) PreFilter(state *framework.CycleState, pod *framework.
 	return nil, nil
 }
 
+// newFilterState returns an empty state for pod, reusing the maps of the
+// previous cycle's state.
+func (p *InterPodAffinity) newFilterState(pod *framework.PodInfo) *affinityFilterState {
+	s := p.spare
+	if s == nil {
+		s = &affinityFilterState{existingAnti: topoCounts{}, affinity: topoCounts{}, anti: topoCounts{}}
+		p.spare = s
+	}
+	clear(s.existingAnti)
+	clear(s.affinity)
+	clear(s.anti)
+	*s = affinityFilterState{pod: pod.Pod, aff: pod.Affinity, existingKeys: s.existingKeys[:0],
+		existingAnti: s.existingAnti, affinity: s.affinity, anti: s.anti}
+	return s
+}
+
 // AddPod implements framework.PreFilterExtensions.
-func (InterPodAffinity) AddPod(state *framework.CycleState, _, toAdd *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
+func (*InterPodAffinity) AddPod(state *framework.CycleState, _, toAdd *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
 	if s, ok := state.Read(interPodAffinityFilterKey).(*affinityFilterState); ok {
 		s.updateExisting(toAdd, ni, 1)
 		s.updateIncoming(toAdd, ni, 1)
@@ -202,7 +227,7 @@ func (InterPodAffinity) AddPod(state *framework.CycleState, _, toAdd *framework.
 }
 
 // RemovePod implements framework.PreFilterExtensions.
-func (InterPodAffinity) RemovePod(state *framework.CycleState, _, toRemove *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
+func (*InterPodAffinity) RemovePod(state *framework.CycleState, _, toRemove *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
 	if s, ok := state.Read(interPodAffinityFilterKey).(*affinityFilterState); ok {
 		s.updateExisting(toRemove, ni, -1)
 		s.updateIncoming(toRemove, ni, -1)
@@ -212,7 +237,7 @@ func (InterPodAffinity) RemovePod(state *framework.CycleState, _, toRemove *fram
 
 // Filter implements framework.FilterPlugin; the checks run in Kubernetes'
 // order, and the first failing one gives the reason.
-func (InterPodAffinity) Filter(state *framework.CycleState, _ *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
+func (*InterPodAffinity) Filter(state *framework.CycleState, _ *framework.PodInfo, ni *framework.NodeInfo) *framework.Status {
 	s, ok := state.Read(interPodAffinityFilterKey).(*affinityFilterState)
 	if !ok {
 		return nil
@@ -319,7 +344,7 @@ func (s *affinityScoreState) addWeighted(terms []framework.WeightedAffinityTerm,
 // affinity (+weight) and preferred anti-affinity (-weight) terms the pod
 // matches. Without preferred terms of its own, the pod only needs the
 // nodes holding pods with affinity.
-func (p InterPodAffinity) PreScore(state *framework.CycleState, pod *framework.PodInfo, _ []*framework.NodeInfo) *framework.Status {
+func (p *InterPodAffinity) PreScore(state *framework.CycleState, pod *framework.PodInfo, _ []*framework.NodeInfo) *framework.Status {
 	snap := p.h.Snapshot()
 	hasPreferred := pod.Affinity.HasPreferred()
 	if !hasPreferred && snap.NumPodsWithAffinity() == 0 {
@@ -368,7 +393,7 @@ func (s *affinityScoreState) processExisting(pod, other *framework.PodInfo, ni *
 
 // Score implements framework.ScorePlugin: the sum over the node's domains.
 // Raw scores may be negative; NormalizeScore maps them to [0, 100].
-func (InterPodAffinity) Score(state *framework.CycleState, _ *framework.PodInfo, ni *framework.NodeInfo) (int64, *framework.Status) {
+func (*InterPodAffinity) Score(state *framework.CycleState, _ *framework.PodInfo, ni *framework.NodeInfo) (int64, *framework.Status) {
 	s, ok := state.Read(interPodAffinityScoreKey).(*affinityScoreState)
 	if !ok {
 		return 0, nil
@@ -384,7 +409,7 @@ func (InterPodAffinity) Score(state *framework.CycleState, _ *framework.PodInfo,
 
 // NormalizeScore implements framework.ScoreNormalizer: min-max scaling to
 // [0, 100], in floating point as Kubernetes does; all equal gives 0.
-func (InterPodAffinity) NormalizeScore(state *framework.CycleState, _ *framework.PodInfo, _ []*framework.NodeInfo, scores []int64) *framework.Status {
+func (*InterPodAffinity) NormalizeScore(state *framework.CycleState, _ *framework.PodInfo, _ []*framework.NodeInfo, scores []int64) *framework.Status {
 	if _, ok := state.Read(interPodAffinityScoreKey).(*affinityScoreState); !ok || len(scores) == 0 {
 		return nil
 	}
@@ -405,7 +430,7 @@ func (InterPodAffinity) NormalizeScore(state *framework.CycleState, _ *framework
 
 // EventsToRegister implements framework.EnqueueExtensions: pods arriving,
 // leaving or relabelled change the counts, and node labels the domains.
-func (InterPodAffinity) EventsToRegister() []framework.ClusterEvent {
+func (*InterPodAffinity) EventsToRegister() []framework.ClusterEvent {
 	return []framework.ClusterEvent{
 		{Resource: framework.AssignedPodResource, Action: framework.Add | framework.Delete | framework.UpdatePodLabel},
 		{Resource: framework.NodeResource, Action: framework.Add | framework.UpdateNodeLabel},
