@@ -1,11 +1,16 @@
 package plugins
 
 import (
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/drydock-sim/drydock/core/scheduler/framework"
 	"github.com/drydock-sim/drydock/core/scheduler/internal/testobj"
 )
 
@@ -60,4 +65,101 @@ func TestPodTopologySpreadSystemDefaults(t *testing.T) {
 			t.Errorf("scores %v", got)
 		}
 	})
+}
+
+// The snapshot's incremental per-controller counts (through node
+// relabelling, removal, re-adding, terminating and replaced pods) give the
+// scores a from-scratch count over all pods gives.
+func TestPodTopologySpreadDefaultsMatchRecount(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	snap := framework.NewSnapshot()
+	nodeObj := func(i int) *corev1.Node {
+		opts := []func(*corev1.Node){testobj.Labels("pool", "all")}
+		if z := r.IntN(4); z < 3 {
+			opts = append(opts, zoned(fmt.Sprintf("z%d", z)))
+		}
+		return testobj.Node(fmt.Sprintf("n%02d", i), "64", "256Gi", 500, opts...)
+	}
+	for i := range 30 {
+		snap.AddNode(nodeObj(i))
+	}
+	owners := []string{"rs-a", "rs-b"}
+	var live []string
+	for step := range 400 {
+		switch op := r.IntN(10); {
+		case op < 6:
+			opts := []func(*corev1.Pod){testobj.Controller("ReplicaSet", owners[r.IntN(2)])}
+			if r.IntN(8) == 0 {
+				opts = append(opts, testobj.Terminating)
+			}
+			name := fmt.Sprintf("p%03d", step)
+			snap.AddPod(framework.NewPodInfo(testobj.Pod(name, "", "", opts...)), fmt.Sprintf("n%02d", r.IntN(32)))
+			live = append(live, name)
+		case op < 8 && len(live) > 0:
+			i := r.IntN(len(live))
+			snap.RemovePod(types.UID(live[i]))
+			live = append(live[:i], live[i+1:]...)
+		case op < 9:
+			snap.UpdateNode(nodeObj(r.IntN(30))) // relabel
+		default:
+			n := fmt.Sprintf("n%02d", r.IntN(30))
+			snap.RemoveNode(n)
+			if r.IntN(2) == 0 {
+				var i int
+				fmt.Sscanf(n, "n%d", &i)
+				snap.AddNode(nodeObj(i))
+			}
+		}
+	}
+	fw := framework.New(snap, framework.NewNominator(), r)
+	pl := NewPodTopologySpread(fw)
+	nodes := snap.List()
+	for _, owner := range owners {
+		for _, viaSelector := range []bool{false, true} {
+			opts := []func(*corev1.Pod){testobj.Controller("ReplicaSet", owner)}
+			if viaSelector {
+				opts = append(opts, testobj.NodeSelector("pool", "all")) // same nodes, the non-indexed path
+			}
+			pi := framework.NewPodInfo(testobj.Pod("x", "", "", opts...))
+			state := framework.NewCycleState()
+			if st := pl.PreScore(state, pi, nodes); !st.IsSuccess() {
+				t.Fatal(st)
+			}
+			got := make([]int64, len(nodes))
+			for i, ni := range nodes {
+				got[i], _ = pl.Score(state, pi, ni)
+			}
+			if want := recountDefaultScores(nodes, types.UID(owner)); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s selector=%v: raw scores %v, recount %v", owner, viaSelector, got, want)
+			}
+		}
+	}
+}
+
+// recountDefaultScores is Kubernetes' raw default-spreading score computed
+// from scratch by scanning every pod.
+func recountDefaultScores(nodes []*framework.NodeInfo, owner types.UID) []int64 {
+	live := func(ni *framework.NodeInfo) int {
+		n := 0
+		for _, p := range ni.Pods {
+			if p.ControllerUID == owner && p.Pod.DeletionTimestamp == nil {
+				n++
+			}
+		}
+		return n
+	}
+	zones := map[string]int{}
+	for _, ni := range nodes {
+		zones[ni.Labels[zoneKey]] += live(ni)
+	}
+	hostW, zoneW := math.Log(float64(len(nodes)+2)), math.Log(float64(len(zones)+2))
+	out := make([]int64, len(nodes))
+	for i, ni := range nodes {
+		s := float64(live(ni))*hostW + 2
+		if z, ok := ni.Labels[zoneKey]; ok {
+			s += float64(zones[z])*zoneW + 4
+		}
+		out[i] = int64(math.Round(s))
+	}
+	return out
 }
