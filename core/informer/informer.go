@@ -5,6 +5,7 @@
 package informer
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/drydock-sim/drydock/core/api"
@@ -44,28 +45,31 @@ func SplitKey(key string) (ns, name string) {
 type Informer struct {
 	Resource *api.Resource
 	items    map[string]api.Object
-	indexers map[string]IndexFunc
-	indices  map[string]map[string]map[string]api.Object // index -> value -> key -> obj
+	indices  []*index // in registration order
+	byName   map[string]*index
 	handlers []Handler
 	synced   bool
 	rv       string
 	sorted   []api.Object // List cache; nil when stale
+	keys     []string     // the keys of sorted
 }
 
 // New returns an empty informer for r.
 func New(r *api.Resource) *Informer {
-	return &Informer{Resource: r, items: map[string]api.Object{}, indexers: map[string]IndexFunc{},
-		indices: map[string]map[string]map[string]api.Object{}}
+	return &Informer{Resource: r, items: map[string]api.Object{}, byName: map[string]*index{}}
 }
 
 // AddIndex registers a secondary index. Call before the first event.
 func (i *Informer) AddIndex(name string, fn IndexFunc) {
-	i.indexers[name] = fn
-	idx := map[string]map[string]api.Object{}
-	i.indices[name] = idx
+	idx := &index{name: name, fn: fn, buckets: map[string]*bucket{}}
+	if old := i.byName[name]; old != nil {
+		i.indices = slices.DeleteFunc(i.indices, func(x *index) bool { return x == old })
+	}
+	i.indices = append(i.indices, idx)
+	i.byName[name] = idx
 	for k, o := range i.items {
 		for _, v := range fn(o) {
-			addTo(idx, v, k, o)
+			idx.add(v, k, o)
 		}
 	}
 }
@@ -111,30 +115,33 @@ func (i *Informer) List() []api.Object {
 		for n, k := range keys {
 			i.sorted[n] = i.items[k]
 		}
+		i.keys = keys
 	}
 	return i.sorted
 }
 
 // ByIndex returns the objects with the given index value, ordered by key.
 func (i *Informer) ByIndex(index, value string) []api.Object {
-	m := i.indices[index][value]
-	if len(m) == 0 {
+	idx := i.byName[index]
+	if idx == nil {
 		return nil
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	b := idx.buckets[value]
+	if b == nil || len(b.objs) == 0 {
+		return nil
 	}
-	sort.Strings(keys)
-	out := make([]api.Object, len(keys))
-	for n, k := range keys {
-		out[n] = m[k]
-	}
-	return out
+	return b.list()
 }
 
 // CountByIndex is the number of objects with the index value.
-func (i *Informer) CountByIndex(index, value string) int { return len(i.indices[index][value]) }
+func (i *Informer) CountByIndex(index, value string) int {
+	if idx := i.byName[index]; idx != nil {
+		if b := idx.buckets[value]; b != nil {
+			return len(b.objs)
+		}
+	}
+	return 0
+}
 
 // Apply folds one watch event into the cache and calls the handlers.
 func (i *Informer) Apply(ev api.WatchEvent) {
@@ -206,23 +213,30 @@ func (i *Informer) put(key string, old, obj api.Object) {
 		i.sorted = nil
 	} else if i.sorted != nil {
 		// Same key set: patch the cached sorted slice in place.
-		n := sort.Search(len(i.sorted), func(n int) bool { return Key(i.sorted[n]) >= key })
-		if n < len(i.sorted) && Key(i.sorted[n]) == key {
+		if n, found := slices.BinarySearch(i.keys, key); found {
 			i.sorted[n] = obj
 		} else {
 			i.sorted = nil
 		}
 	}
 	i.items[key] = obj
-	for name, fn := range i.indexers {
-		idx := i.indices[name]
+	for _, idx := range i.indices {
+		cur := idx.fn(obj)
 		if old != nil {
-			for _, v := range fn(old) {
-				removeFrom(idx, v, key)
+			prev := idx.fn(old)
+			if sameValues(prev, cur) {
+				// The common case (a status change): same buckets, new object.
+				for _, v := range cur {
+					idx.replace(v, key, obj)
+				}
+				continue
+			}
+			for _, v := range prev {
+				idx.remove(v, key)
 			}
 		}
-		for _, v := range fn(obj) {
-			addTo(idx, v, key, obj)
+		for _, v := range cur {
+			idx.add(v, key, obj)
 		}
 	}
 }
@@ -230,27 +244,9 @@ func (i *Informer) put(key string, old, obj api.Object) {
 func (i *Informer) remove(key string, old api.Object) {
 	delete(i.items, key)
 	i.sorted = nil
-	for name, fn := range i.indexers {
-		for _, v := range fn(old) {
-			removeFrom(i.indices[name], v, key)
-		}
-	}
-}
-
-func addTo(idx map[string]map[string]api.Object, v, key string, obj api.Object) {
-	m := idx[v]
-	if m == nil {
-		m = map[string]api.Object{}
-		idx[v] = m
-	}
-	m[key] = obj
-}
-
-func removeFrom(idx map[string]map[string]api.Object, v, key string) {
-	if m := idx[v]; m != nil {
-		delete(m, key)
-		if len(m) == 0 {
-			delete(idx, v)
+	for _, idx := range i.indices {
+		for _, v := range idx.fn(old) {
+			idx.remove(v, key)
 		}
 	}
 }

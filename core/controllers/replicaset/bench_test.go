@@ -1,6 +1,7 @@
 package replicaset
 
 import (
+	"context"
 	"testing"
 
 	"github.com/drydock-sim/drydock/core/api"
@@ -22,5 +23,30 @@ func BenchmarkScaleUp1000(b *testing.B) {
 		}
 		b.ReportMetric(float64(e.c.Runner.Reconciles), "reconciles/op")
 		b.StartTimer()
+	}
+}
+
+// BenchmarkSteadyReconcile100 reconciles a ReplicaSet of 100 running, ready
+// pods that needs nothing: the cost every pod event pays for its owner's sync.
+func BenchmarkSteadyReconcile100(b *testing.B) {
+	e := setup(b, 0)
+	e.h.Create(newRS("web", 100))
+	e.h.Settle()
+	e.kubelet()
+	e.h.Settle()
+	key := "default/web"
+	ctx := context.Background()
+	if _, err := e.c.Reconcile(ctx, key); err != nil {
+		b.Fatal(err)
+	}
+	if st := e.rs("web").Status; st.ReadyReplicas != 100 {
+		b.Fatalf("ready = %d", st.ReadyReplicas)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := e.c.Reconcile(ctx, key); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

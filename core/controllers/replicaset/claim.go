@@ -54,7 +54,7 @@ func (m *RefManager) Claim(ctx context.Context, candidates []api.Object) ([]api.
 
 func (m *RefManager) claimOne(ctx context.Context, obj api.Object) (api.Object, bool, error) {
 	match := m.Selector.Matches(labels.Set(obj.GetLabels()))
-	if ref := metav1.GetControllerOf(obj); ref != nil {
+	if ref := metav1.GetControllerOfNoCopy(obj); ref != nil {
 		if ref.UID != m.Owner.GetUID() {
 			return nil, false, nil // another controller's
 		}

@@ -71,20 +71,21 @@ func New(cfg Config) *Controller {
 	c := &Controller{cfg: cfg, Expectations: NewExpectations(cfg.Clock)}
 	c.Runner = controller.New("replicaset", cfg.Clock, c)
 
+	// GetControllerOfNoCopy: index functions run on every pod change.
 	cfg.Pods.AddIndex(IndexPodsByController, func(o api.Object) []string {
-		if ref := metav1.GetControllerOf(o); ref != nil && isRSRef(ref) {
+		if ref := metav1.GetControllerOfNoCopy(o); ref != nil && isRSRef(ref) {
 			return []string{string(ref.UID)}
 		}
 		return nil
 	})
 	cfg.Pods.AddIndex(IndexOrphanPods, func(o api.Object) []string {
-		if metav1.GetControllerOf(o) == nil {
+		if metav1.GetControllerOfNoCopy(o) == nil {
 			return []string{o.GetNamespace()}
 		}
 		return nil
 	})
 	cfg.ReplicaSets.AddIndex(IndexRSByController, func(o api.Object) []string {
-		if ref := metav1.GetControllerOf(o); ref != nil {
+		if ref := metav1.GetControllerOfNoCopy(o); ref != nil {
 			return []string{string(ref.UID)}
 		}
 		return nil
@@ -154,7 +155,7 @@ func (c *Controller) podAdded(pod *corev1.Pod) {
 		c.podDeleted(pod)
 		return
 	}
-	if ref := metav1.GetControllerOf(pod); ref != nil {
+	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
 		if rs := c.resolve(pod.Namespace, ref); rs != nil {
 			c.Expectations.CreationObserved(informer.Key(rs))
 			c.enqueue(rs)
@@ -182,7 +183,7 @@ func (c *Controller) podUpdated(old, cur *corev1.Pod) {
 		}
 		return
 	}
-	curRef, oldRef := metav1.GetControllerOf(cur), metav1.GetControllerOf(old)
+	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
 	refChanged := !reflect.DeepEqual(curRef, oldRef)
 	if refChanged && oldRef != nil {
 		if rs := c.resolve(old.Namespace, oldRef); rs != nil {
@@ -210,7 +211,7 @@ func (c *Controller) podUpdated(old, cur *corev1.Pod) {
 }
 
 func (c *Controller) podDeleted(pod *corev1.Pod) {
-	rs := c.resolve(pod.Namespace, metav1.GetControllerOf(pod))
+	rs := c.resolve(pod.Namespace, metav1.GetControllerOfNoCopy(pod))
 	if rs == nil {
 		return
 	}

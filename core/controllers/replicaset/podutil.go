@@ -33,7 +33,11 @@ func IsPodReady(p *corev1.Pod) bool {
 // IsPodAvailable reports whether the pod has been ready for more than
 // minReadySeconds at now (Kubernetes' podutil.IsPodAvailable: strictly after).
 func IsPodAvailable(p *corev1.Pod, minReadySeconds int32, now time.Time) bool {
-	c := readyCondition(p)
+	return availableByCondition(readyCondition(p), minReadySeconds, now)
+}
+
+// availableByCondition is IsPodAvailable given the pod's Ready condition.
+func availableByCondition(c *corev1.PodCondition, minReadySeconds int32, now time.Time) bool {
 	if c == nil || c.Status != corev1.ConditionTrue {
 		return false
 	}

@@ -80,22 +80,40 @@ func (c *Controller) requeueAfter(key string, rs *appsv1.ReplicaSet, pods []*cor
 
 // claimPods returns the active pods the ReplicaSet controls after adopting
 // matching orphans and releasing owned pods it no longer selects.
+//
+// It runs on every event of every pod of the ReplicaSet, so the common case
+// (an owned pod the selector still matches) is decided here without the
+// RefManager's generic path; everything else goes through RefManager.
 func (c *Controller) claimPods(ctx context.Context, rs *appsv1.ReplicaSet, sel labels.Selector) ([]*corev1.Pod, error) {
 	owned := c.cfg.Pods.ByIndex(IndexPodsByController, string(rs.UID))
 	orphans := c.cfg.Pods.ByIndex(IndexOrphanPods, rs.Namespace)
-	cands := make([]api.Object, 0, len(owned)+len(orphans))
-	for _, list := range [][]api.Object{owned, orphans} {
-		for _, o := range list {
-			if IsPodActive(o.(*corev1.Pod)) {
-				cands = append(cands, o)
-			}
+	pods := make([]*corev1.Pod, 0, len(owned))
+	var rest []api.Object // candidates RefManager must decide, in the same order
+	for _, o := range owned {
+		p := o.(*corev1.Pod)
+		if !IsPodActive(p) {
+			continue
+		}
+		// Indexed under rs.UID, so the pod's controller is this
+		// ReplicaSet: claimed iff still selected (RefManager.claimOne).
+		if rest == nil && sel.Matches(labels.Set(p.Labels)) {
+			pods = append(pods, p)
+			continue
+		}
+		rest = append(rest, o)
+	}
+	for _, o := range orphans {
+		if IsPodActive(o.(*corev1.Pod)) {
+			rest = append(rest, o)
 		}
 	}
+	if len(rest) == 0 {
+		return pods, nil
+	}
 	m := &RefManager{Client: c.cfg.Client, Owner: rs, OwnerResource: api.ReplicaSets, Resource: api.Pods, Selector: sel}
-	claimed, err := m.Claim(ctx, cands)
-	pods := make([]*corev1.Pod, len(claimed))
-	for i, o := range claimed {
-		pods[i] = o.(*corev1.Pod)
+	claimed, err := m.Claim(ctx, rest)
+	for _, o := range claimed {
+		pods = append(pods, o.(*corev1.Pod))
 	}
 	return pods, err
 }
@@ -166,7 +184,7 @@ func slowStartBatch(count, initial int, fn func() error) (int, error) {
 // rs (the other revisions of its Deployment), used to spread what remains
 // after a scale-down across nodes.
 func (c *Controller) relatedPods(rs *appsv1.ReplicaSet) []*corev1.Pod {
-	ref := metav1.GetControllerOf(rs)
+	ref := metav1.GetControllerOfNoCopy(rs)
 	if ref == nil {
 		return nil
 	}
