@@ -60,6 +60,7 @@ type Controller struct {
 	// Runner owns the work queue of ReplicaSet keys.
 	Runner       *controller.Controller
 	Expectations *Expectations
+	memos        map[string]*factsMemo // per ReplicaSet key, see facts.go
 }
 
 // New registers the controller's indexes and handlers on the informers and
@@ -68,7 +69,7 @@ func New(cfg Config) *Controller {
 	if cfg.Recorder == nil {
 		cfg.Recorder = events.Discard
 	}
-	c := &Controller{cfg: cfg, Expectations: NewExpectations(cfg.Clock)}
+	c := &Controller{cfg: cfg, Expectations: NewExpectations(cfg.Clock), memos: map[string]*factsMemo{}}
 	c.Runner = controller.New("replicaset", cfg.Clock, c)
 
 	// GetControllerOfNoCopy: index functions run on every pod change.

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/drydock-sim/drydock/core/api"
 )
@@ -21,18 +20,18 @@ const (
 
 // calculateStatus counts the claimed active pods and carries a
 // ReplicaFailure condition while creating or deleting fails.
-func (c *Controller) calculateStatus(rs *appsv1.ReplicaSet, pods []*corev1.Pod, manageErr error) appsv1.ReplicaSetStatus {
+func (c *Controller) calculateStatus(rs *appsv1.ReplicaSet, pods []*corev1.Pod, facts []podFacts, manageErr error) appsv1.ReplicaSetStatus {
 	st := *rs.Status.DeepCopy()
 	now := c.cfg.Clock.Now()
-	tmpl := labels.SelectorFromSet(rs.Spec.Template.Labels)
 	var full, ready, avail int32
-	for _, p := range pods {
-		if tmpl.Matches(labels.Set(p.Labels)) {
+	for i := range facts {
+		f := &facts[i]
+		if f.labeled {
 			full++
 		}
-		if rc := readyCondition(p); rc != nil && rc.Status == corev1.ConditionTrue {
+		if f.ready {
 			ready++
-			if availableByCondition(rc, rs.Spec.MinReadySeconds, now) {
+			if f.available(rs.Spec.MinReadySeconds, now) {
 				avail++
 			}
 		}

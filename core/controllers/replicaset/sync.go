@@ -24,6 +24,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	obj, ok := c.cfg.ReplicaSets.GetKey(key)
 	if !ok {
 		c.Expectations.Delete(key)
+		delete(c.memos, key)
 		return controller.Result{}, nil
 	}
 	rs := obj.(*appsv1.ReplicaSet)
@@ -34,7 +35,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	if err != nil {
 		return controller.Result{}, nil // an invalid selector is not fixed by retrying
 	}
-	pods, err := c.claimPods(ctx, rs, sel)
+	pods, facts, err := c.claimPods(ctx, key, rs, sel)
 	if err != nil {
 		return controller.Result{}, err
 	}
@@ -42,20 +43,20 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	if needsSync && rs.DeletionTimestamp == nil {
 		manageErr = c.manageReplicas(ctx, key, rs, pods)
 	}
-	status := c.calculateStatus(rs, pods, manageErr)
+	status := c.calculateStatus(rs, pods, facts, manageErr)
 	if err := c.updateStatus(ctx, rs, status); err != nil {
 		return controller.Result{}, err
 	}
 	if manageErr != nil {
 		return controller.Result{}, manageErr
 	}
-	return controller.Result{RequeueAfter: c.requeueAfter(key, rs, pods)}, nil
+	return controller.Result{RequeueAfter: c.requeueAfter(key, rs, facts)}, nil
 }
 
 // requeueAfter is when this ReplicaSet next needs a look without any event:
 // when a ready pod turns available (minReadySeconds), or when outstanding
 // expectations expire.
-func (c *Controller) requeueAfter(key string, rs *appsv1.ReplicaSet, pods []*corev1.Pod) time.Duration {
+func (c *Controller) requeueAfter(key string, rs *appsv1.ReplicaSet, facts []podFacts) time.Duration {
 	now := c.cfg.Clock.Now()
 	var next time.Duration
 	consider := func(d time.Duration) {
@@ -64,8 +65,8 @@ func (c *Controller) requeueAfter(key string, rs *appsv1.ReplicaSet, pods []*cor
 		}
 	}
 	if m := rs.Spec.MinReadySeconds; m > 0 {
-		for _, p := range pods {
-			if at := availableAt(p, m); !at.IsZero() && !IsPodAvailable(p, m, now) {
+		for i := range facts {
+			if at := facts[i].availableAt(m); !at.IsZero() && !facts[i].available(m, now) {
 				// Available strictly after at; the extra second absorbs
 				// timestamp truncation, as Kubernetes adds one too.
 				consider(max(at.Sub(now), 0) + time.Second)
@@ -79,43 +80,55 @@ func (c *Controller) requeueAfter(key string, rs *appsv1.ReplicaSet, pods []*cor
 }
 
 // claimPods returns the active pods the ReplicaSet controls after adopting
-// matching orphans and releasing owned pods it no longer selects.
+// matching orphans and releasing owned pods it no longer selects, and their
+// facts (valid until the next sync of key).
 //
 // It runs on every event of every pod of the ReplicaSet, so the common case
-// (an owned pod the selector still matches) is decided here without the
-// RefManager's generic path; everything else goes through RefManager.
-func (c *Controller) claimPods(ctx context.Context, rs *appsv1.ReplicaSet, sel labels.Selector) ([]*corev1.Pod, error) {
+// (an owned pod the selector still matches) is decided here from memoized
+// facts without the RefManager's generic path; everything else goes
+// through RefManager.
+func (c *Controller) claimPods(ctx context.Context, key string, rs *appsv1.ReplicaSet, sel labels.Selector) ([]*corev1.Pod, []podFacts, error) {
+	memo := c.memoFor(key, rs)
 	owned := c.cfg.Pods.ByIndex(IndexPodsByController, string(rs.UID))
-	orphans := c.cfg.Pods.ByIndex(IndexOrphanPods, rs.Namespace)
-	pods := make([]*corev1.Pod, 0, len(owned))
+	ownedPods := make([]*corev1.Pod, len(owned))
+	for i, o := range owned {
+		ownedPods[i] = o.(*corev1.Pod)
+	}
+	ownedFacts := memo.factsOf(rs, sel, ownedPods)
+	pods := ownedPods[:0] // filtered in place: claimed pods never outrun owned ones
+	facts := make([]podFacts, 0, len(owned))
 	var rest []api.Object // candidates RefManager must decide, in the same order
-	for _, o := range owned {
-		p := o.(*corev1.Pod)
-		if !IsPodActive(p) {
+	for i, p := range ownedPods {
+		f := &ownedFacts[i]
+		if !f.active {
 			continue
 		}
 		// Indexed under rs.UID, so the pod's controller is this
 		// ReplicaSet: claimed iff still selected (RefManager.claimOne).
-		if rest == nil && sel.Matches(labels.Set(p.Labels)) {
+		if rest == nil && f.selected {
 			pods = append(pods, p)
+			facts = append(facts, *f)
 			continue
 		}
-		rest = append(rest, o)
+		rest = append(rest, p)
 	}
-	for _, o := range orphans {
+	for _, o := range c.cfg.Pods.ByIndex(IndexOrphanPods, rs.Namespace) {
 		if IsPodActive(o.(*corev1.Pod)) {
 			rest = append(rest, o)
 		}
 	}
 	if len(rest) == 0 {
-		return pods, nil
+		return pods, facts, nil
 	}
 	m := &RefManager{Client: c.cfg.Client, Owner: rs, OwnerResource: api.ReplicaSets, Resource: api.Pods, Selector: sel}
 	claimed, err := m.Claim(ctx, rest)
+	pods = append([]*corev1.Pod(nil), pods...) // may now outgrow ownedPods' prefix
 	for _, o := range claimed {
-		pods = append(pods, o.(*corev1.Pod))
+		p := o.(*corev1.Pod)
+		pods = append(pods, p)
+		facts = append(facts, memo.compute(rs, sel, p))
 	}
-	return pods, err
+	return pods, facts, err
 }
 
 // manageReplicas creates or deletes pods toward spec.replicas.
