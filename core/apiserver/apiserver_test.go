@@ -356,3 +356,33 @@ func TestListSelectors(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStatusUpdateValidation: a status update cannot change what validation
+// checks (spec and labels are kept), so it is accepted without re-validating
+// them, but a generateName it brings is still validated, and no-op status
+// writes keep the resourceVersion.
+func TestStatusUpdateValidation(t *testing.T) {
+	h := harness.New(t)
+	p := h.Create(pod("p1")).(*corev1.Pod).DeepCopy()
+	p.Spec.Containers[0].Name = "Not_A_DNS_Label" // ignored by a status update
+	p.Labels = map[string]string{"bad key!": "v"} // ignored too
+	p.Status.Phase = corev1.PodRunning
+	out, err := h.API.Update(ctx, p, "status")
+	if err != nil {
+		t.Fatalf("status update: %v", err)
+	}
+	got := out.(*corev1.Pod)
+	if got.Status.Phase != corev1.PodRunning || got.Spec.Containers[0].Name != "c" || got.Labels["app"] != "web" {
+		t.Errorf("status update changed more than status: %+v", got)
+	}
+	same, err := h.API.Update(ctx, got.DeepCopy(), "status")
+	if err != nil || same.GetResourceVersion() != got.ResourceVersion {
+		t.Errorf("no-op status update: rv %s -> %s, err %v", got.ResourceVersion, same.GetResourceVersion(), err)
+	}
+	bad := got.DeepCopy()
+	bad.GenerateName = "Bad_Prefix-"
+	bad.Status.Phase = corev1.PodSucceeded
+	if _, err := h.API.Update(ctx, bad, "status"); !apierrors.IsInvalid(err) {
+		t.Errorf("invalid generateName in a status update: %v, want Invalid", err)
+	}
+}

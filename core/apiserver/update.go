@@ -71,9 +71,10 @@ func (s *Server) updateLocked(r *api.Resource, old, obj api.Object, subresource 
 		obj.SetGenerateName(old.GetGenerateName())
 	}
 
+	specKept := false
 	switch subresource {
 	case SubresourceStatus:
-		keepAllButStatus(old, obj)
+		specKept = keepAllButStatus(old, obj)
 	case SubresourceFinalize:
 		n, o := obj.(*corev1.Namespace), old.(*corev1.Namespace)
 		fin := n.Spec.Finalizers
@@ -91,11 +92,18 @@ func (s *Server) updateLocked(r *api.Resource, old, obj api.Object, subresource 
 	if r.HasGeneration && subresource == "" && !specEqual(old, obj) {
 		obj.SetGeneration(old.GetGeneration() + 1)
 	}
-	if errs := api.Validate(r, obj, old); len(errs) > 0 {
-		return nil, apierrors.NewInvalid(r.GVK().GroupKind(), obj.GetName(), errs)
+	// A status update of a type whose spec it cannot touch changes nothing
+	// validation looks at: spec, labels, annotations, owners and finalizers
+	// are old's, and the immutable metadata was just copied from old. Like
+	// Kubernetes' status strategies, skip re-validating them; only a
+	// client-supplied generateName is new.
+	if !specKept || obj.GetGenerateName() != old.GetGenerateName() {
+		if errs := api.Validate(r, obj, old); len(errs) > 0 {
+			return nil, apierrors.NewInvalid(r.GVK().GroupKind(), obj.GetName(), errs)
+		}
 	}
 	api.SetTypeMeta(obj)
-	if apiequality.Semantic.DeepEqual(old, obj) {
+	if unchanged(old, obj, subresource) {
 		// A no-op write changes nothing, not even the resourceVersion.
 		return old, nil
 	}
@@ -163,8 +171,10 @@ func keepStatus(old, obj api.Object) {
 }
 
 // keepAllButStatus makes a status update change only status (and, as in
-// Kubernetes, labels and annotations are left as stored).
-func keepAllButStatus(old, obj api.Object) {
+// Kubernetes, labels and annotations are left as stored). It reports
+// whether obj's spec is now old's (true for every type with a status
+// subresource).
+func keepAllButStatus(old, obj api.Object) bool {
 	meta := func() {
 		obj.SetLabels(old.GetLabels())
 		obj.SetAnnotations(old.GetAnnotations())
@@ -184,8 +194,12 @@ func keepAllButStatus(old, obj api.Object) {
 		o.Spec = old.(*corev1.Namespace).Spec
 	case *corev1.Node:
 		o.Spec = old.(*corev1.Node).Spec
+	default:
+		meta()
+		return false
 	}
 	meta()
+	return true
 }
 
 func specEqual(old, obj api.Object) bool {

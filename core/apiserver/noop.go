@@ -1,0 +1,152 @@
+package apiserver
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drydock-sim/drydock/core/api"
+)
+
+// unchanged reports whether an update writes nothing new:
+// apiequality.Semantic.DeepEqual(old, obj), computed without walking the
+// half of the object the update path has just copied from old. Every write
+// (a lease renewal, a kubelet status report) asks, and the reflective walk
+// over a whole pod was one of the API server's largest costs.
+//
+// It relies on updateLocked having applied keepStatus (main resource: obj's
+// status is old's) or keepAllButStatus (status subresource: obj's spec is
+// old's) for the types below; other types and subresources compare in full.
+func unchanged(old, obj api.Object, subresource string) bool {
+	var a, b any // the part of obj that may differ, and old's
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		p := old.(*corev1.Pod)
+		a, b = changeable(subresource, &o.Spec, &p.Spec, &o.Status, &p.Status)
+	case *corev1.Node:
+		p := old.(*corev1.Node)
+		a, b = changeable(subresource, &o.Spec, &p.Spec, &o.Status, &p.Status)
+	case *appsv1.ReplicaSet:
+		p := old.(*appsv1.ReplicaSet)
+		a, b = changeable(subresource, &o.Spec, &p.Spec, &o.Status, &p.Status)
+	case *appsv1.Deployment:
+		p := old.(*appsv1.Deployment)
+		a, b = changeable(subresource, &o.Spec, &p.Spec, &o.Status, &p.Status)
+	case *corev1.Service:
+		p := old.(*corev1.Service)
+		a, b = changeable(subresource, &o.Spec, &p.Spec, &o.Status, &p.Status)
+	case *coordinationv1.Lease:
+		if subresource == "" {
+			a, b = &o.Spec, &old.(*coordinationv1.Lease).Spec
+		}
+	}
+	if a == nil {
+		return apiequality.Semantic.DeepEqual(old, obj)
+	}
+	// The part that usually differs first: most writes are not no-ops.
+	return apiequality.Semantic.DeepEqual(a, b) && headEqual(old, obj)
+}
+
+// changeable picks the part an update of subresource can change.
+func changeable(subresource string, spec, oldSpec, status, oldStatus any) (any, any) {
+	switch subresource {
+	case "":
+		return spec, oldSpec
+	case SubresourceStatus:
+		return status, oldStatus
+	}
+	return nil, nil
+}
+
+// headEqual compares TypeMeta and ObjectMeta with Semantic.DeepEqual's
+// rules (nil equals empty; times compared in UTC) field by field.
+// TestHeadEqualCoversObjectMeta keeps it in step with the types.
+func headEqual(x, y api.Object) bool {
+	tx, okx := x.GetObjectKind().(*metav1.TypeMeta)
+	ty, oky := y.GetObjectKind().(*metav1.TypeMeta)
+	if !okx || !oky {
+		return apiequality.Semantic.DeepEqual(x, y)
+	}
+	if *tx != *ty {
+		return false
+	}
+	a, b := x.(metav1.ObjectMetaAccessor).GetObjectMeta(), y.(metav1.ObjectMetaAccessor).GetObjectMeta()
+	ma, oka := a.(*metav1.ObjectMeta)
+	mb, okb := b.(*metav1.ObjectMeta)
+	if !oka || !okb {
+		return apiequality.Semantic.DeepEqual(x, y)
+	}
+	return objectMetaEqual(ma, mb)
+}
+
+func objectMetaEqual(a, b *metav1.ObjectMeta) bool {
+	return a.Name == b.Name && a.GenerateName == b.GenerateName && a.Namespace == b.Namespace &&
+		a.SelfLink == b.SelfLink && a.UID == b.UID && a.ResourceVersion == b.ResourceVersion &&
+		a.Generation == b.Generation && a.CreationTimestamp.UTC() == b.CreationTimestamp.UTC() &&
+		timePtrEqual(a.DeletionTimestamp, b.DeletionTimestamp) &&
+		int64PtrEqual(a.DeletionGracePeriodSeconds, b.DeletionGracePeriodSeconds) &&
+		stringMapEqual(a.Labels, b.Labels) && stringMapEqual(a.Annotations, b.Annotations) &&
+		ownerRefsEqual(a.OwnerReferences, b.OwnerReferences) && stringsEqual(a.Finalizers, b.Finalizers) &&
+		(len(a.ManagedFields) == 0 && len(b.ManagedFields) == 0 || apiequality.Semantic.DeepEqual(a.ManagedFields, b.ManagedFields))
+}
+
+func timePtrEqual(a, b *metav1.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.UTC() == b.UTC()
+}
+
+func int64PtrEqual(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func boolPtrEqual(a, b *bool) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func stringMapEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func stringsEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func ownerRefsEqual(a, b []metav1.OwnerReference) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.APIVersion != y.APIVersion || x.Kind != y.Kind || x.Name != y.Name || x.UID != y.UID ||
+			!boolPtrEqual(x.Controller, y.Controller) || !boolPtrEqual(x.BlockOwnerDeletion, y.BlockOwnerDeletion) {
+			return false
+		}
+	}
+	return true
+}
