@@ -95,17 +95,23 @@ func TestUnchangedAgreesWithSemanticDeepEqual(t *testing.T) {
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: cpu}}}}},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: t0}}}},
 			map[string]func(api.Object){
-				"image":            func(o api.Object) { o.(*corev1.Pod).Spec.Containers[0].Image = "j" },
-				"cpu same value":   func(o api.Object) { o.(*corev1.Pod).Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = cpuAgain },
-				"phase":            func(o api.Object) { o.(*corev1.Pod).Status.Phase = corev1.PodFailed },
-				"condition time":   func(o api.Object) { o.(*corev1.Pod).Status.Conditions[0].LastTransitionTime = metav1.NewTime(t0.Add(time.Second)) },
+				"image": func(o api.Object) { o.(*corev1.Pod).Spec.Containers[0].Image = "j" },
+				"cpu same value": func(o api.Object) {
+					o.(*corev1.Pod).Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = cpuAgain
+				},
+				"phase": func(o api.Object) { o.(*corev1.Pod).Status.Phase = corev1.PodFailed },
+				"condition time": func(o api.Object) {
+					o.(*corev1.Pod).Status.Conditions[0].LastTransitionTime = metav1.NewTime(t0.Add(time.Second))
+				},
 				"conditions empty": func(o api.Object) { o.(*corev1.Pod).Status.Conditions = nil },
 			}},
 		"node": {&corev1.Node{ObjectMeta: newMeta(), Spec: corev1.NodeSpec{PodCIDR: "10.0.0.0/24"},
 			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: t0}}}},
 			map[string]func(api.Object){
 				"unschedulable": func(o api.Object) { o.(*corev1.Node).Spec.Unschedulable = true },
-				"heartbeat":     func(o api.Object) { o.(*corev1.Node).Status.Conditions[0].LastHeartbeatTime = metav1.NewTime(t0.Add(time.Second)) },
+				"heartbeat": func(o api.Object) {
+					o.(*corev1.Node).Status.Conditions[0].LastHeartbeatTime = metav1.NewTime(t0.Add(time.Second))
+				},
 			}},
 		"replicaset": {&appsv1.ReplicaSet{ObjectMeta: newMeta(), Status: appsv1.ReplicaSetStatus{Replicas: 2}},
 			map[string]func(api.Object){
