@@ -386,3 +386,22 @@ func TestStatusUpdateValidation(t *testing.T) {
 		t.Errorf("invalid generateName in a status update: %v, want Invalid", err)
 	}
 }
+
+// TestStatusUpdateDoesNotAliasInput: the caller may reuse its object after
+// a status update; nothing of it may end up shared with the stored object.
+func TestStatusUpdateDoesNotAliasInput(t *testing.T) {
+	h := harness.New(t)
+	in := h.Create(pod("p1")).(*corev1.Pod).DeepCopy()
+	in.Status.Phase = corev1.PodRunning
+	in.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	if _, err := h.API.Update(ctx, in, "status"); err != nil {
+		t.Fatal(err)
+	}
+	in.Labels["app"] = "changed"
+	in.Spec.Containers[0].Image = "changed"
+	in.Status.Conditions[0].Status = corev1.ConditionFalse
+	got := h.Get(api.Pods, "default", "p1").(*corev1.Pod)
+	if got.Labels["app"] != "web" || got.Spec.Containers[0].Image != "busybox:1.36" || got.Status.Conditions[0].Status != corev1.ConditionTrue {
+		t.Errorf("stored pod changed with the caller's object: %+v", got)
+	}
+}

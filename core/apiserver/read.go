@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strconv"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 
 	"github.com/drydock-sim/drydock/core/api"
 )
@@ -52,6 +54,7 @@ type selectors struct {
 	// watches can be indexed by node like kube-apiserver's watch cache does.
 	nodeName   string
 	byNodeName bool
+	fieldReqs  fields.Requirements
 }
 
 func parseSelectors(r *api.Resource, opts metav1.ListOptions) (*selectors, error) {
@@ -78,6 +81,7 @@ func parseSelectors(r *api.Resource, opts metav1.ListOptions) (*selectors, error
 			sel.nodeName, sel.byNodeName = v, true
 		}
 		sel.field = f
+		sel.fieldReqs = f.Requirements()
 	}
 	return sel, nil
 }
@@ -94,7 +98,25 @@ func (sel *selectors) matches(r *api.Resource, obj api.Object) bool {
 			return false
 		}
 	}
-	return sel.field.Matches(objectFields(r, obj))
+	// Every watch event is matched against every watch's selectors, so
+	// evaluate the (equality) requirements directly instead of building
+	// the object's whole field set.
+	for _, req := range sel.fieldReqs {
+		v := fieldValue(r, obj, req.Field)
+		switch req.Operator {
+		case selection.Equals, selection.DoubleEquals:
+			if v != req.Value {
+				return false
+			}
+		case selection.NotEquals:
+			if v == req.Value {
+				return false
+			}
+		default:
+			return sel.field.Matches(objectFields(r, obj))
+		}
+	}
+	return true
 }
 
 // fieldLabels lists the field selector labels each resource supports, as
@@ -123,39 +145,88 @@ func fieldLabels(r *api.Resource) map[string]bool {
 	return m
 }
 
-// objectFields is the field set a field selector is matched against.
-func objectFields(r *api.Resource, obj api.Object) fields.Set {
-	set := fields.Set{"metadata.name": obj.GetName()}
-	if r.Namespaced {
-		set["metadata.namespace"] = obj.GetNamespace()
+// fieldValue is the value a field selector sees for field (one of
+// fieldLabels(r)); "" for a field the object does not have.
+func fieldValue(r *api.Resource, obj api.Object, field string) string {
+	switch field {
+	case "metadata.name":
+		return obj.GetName()
+	case "metadata.namespace":
+		if r.Namespaced {
+			return obj.GetNamespace()
+		}
+		return ""
 	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		set["spec.nodeName"] = o.Spec.NodeName
-		set["spec.restartPolicy"] = string(o.Spec.RestartPolicy)
-		set["spec.schedulerName"] = o.Spec.SchedulerName
-		set["spec.serviceAccountName"] = o.Spec.ServiceAccountName
-		set["spec.hostNetwork"] = strconv.FormatBool(o.Spec.HostNetwork)
-		set["status.phase"] = string(o.Status.Phase)
-		set["status.podIP"] = o.Status.PodIP
-		set["status.nominatedNodeName"] = o.Status.NominatedNodeName
+		switch field {
+		case "spec.nodeName":
+			return o.Spec.NodeName
+		case "spec.restartPolicy":
+			return string(o.Spec.RestartPolicy)
+		case "spec.schedulerName":
+			return o.Spec.SchedulerName
+		case "spec.serviceAccountName":
+			return o.Spec.ServiceAccountName
+		case "spec.hostNetwork":
+			return strconv.FormatBool(o.Spec.HostNetwork)
+		case "status.phase":
+			return string(o.Status.Phase)
+		case "status.podIP":
+			return o.Status.PodIP
+		case "status.nominatedNodeName":
+			return o.Status.NominatedNodeName
+		}
 	case *corev1.Node:
-		set["spec.unschedulable"] = strconv.FormatBool(o.Spec.Unschedulable)
+		if field == "spec.unschedulable" {
+			return strconv.FormatBool(o.Spec.Unschedulable)
+		}
 	case *corev1.Namespace:
-		set["status.phase"] = string(o.Status.Phase)
+		if field == "status.phase" {
+			return string(o.Status.Phase)
+		}
 	case *corev1.Event:
-		io := o.InvolvedObject
-		set["involvedObject.kind"] = io.Kind
-		set["involvedObject.namespace"] = io.Namespace
-		set["involvedObject.name"] = io.Name
-		set["involvedObject.uid"] = string(io.UID)
-		set["involvedObject.apiVersion"] = io.APIVersion
-		set["involvedObject.resourceVersion"] = io.ResourceVersion
-		set["involvedObject.fieldPath"] = io.FieldPath
-		set["reason"] = o.Reason
-		set["reportingComponent"] = o.ReportingController
-		set["source"] = o.Source.Component
-		set["type"] = o.Type
+		io := &o.InvolvedObject
+		switch field {
+		case "involvedObject.kind":
+			return io.Kind
+		case "involvedObject.namespace":
+			return io.Namespace
+		case "involvedObject.name":
+			return io.Name
+		case "involvedObject.uid":
+			return string(io.UID)
+		case "involvedObject.apiVersion":
+			return io.APIVersion
+		case "involvedObject.resourceVersion":
+			return io.ResourceVersion
+		case "involvedObject.fieldPath":
+			return io.FieldPath
+		case "reason":
+			return o.Reason
+		case "reportingComponent":
+			return o.ReportingController
+		case "source":
+			return o.Source.Component
+		case "type":
+			return o.Type
+		}
+	case *appsv1.ReplicaSet:
+		if field == "status.replicas" {
+			return strconv.Itoa(int(o.Status.Replicas))
+		}
+	}
+	return ""
+}
+
+// objectFields is the field set a field selector is matched against.
+func objectFields(r *api.Resource, obj api.Object) fields.Set {
+	set := fields.Set{}
+	for f := range fieldLabels(r) {
+		if f == "metadata.namespace" && !r.Namespaced {
+			continue
+		}
+		set[f] = fieldValue(r, obj, f)
 	}
 	return set
 }

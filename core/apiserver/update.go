@@ -48,9 +48,31 @@ func (s *Server) Update(ctx context.Context, in api.Object, subresource string) 
 	if rv := in.GetResourceVersion(); rv != "" && rv != old.GetResourceVersion() {
 		return nil, conflict(r, in.GetName())
 	}
-	obj := in.DeepCopyObject().(api.Object)
+	obj := copyForUpdate(in, subresource)
 	obj.SetNamespace(ns)
 	return s.updateLocked(r, old, obj, subresource)
+}
+
+// copyForUpdate returns the private copy of in that an update works on. A
+// status update keeps only status from in (keepAllButStatus puts old's spec,
+// labels, annotations, owners and finalizers in place), so for the types
+// with a status subresource only status is deep-copied: the rest of in is
+// shared until keepAllButStatus replaces it, and nothing writes to it before.
+// Kubelets and controllers report status far more often than anything else.
+func copyForUpdate(in api.Object, subresource string) api.Object {
+	if subresource == SubresourceStatus {
+		switch o := in.(type) {
+		case *corev1.Pod:
+			return &corev1.Pod{TypeMeta: o.TypeMeta, ObjectMeta: o.ObjectMeta, Spec: o.Spec, Status: *o.Status.DeepCopy()}
+		case *corev1.Node:
+			return &corev1.Node{TypeMeta: o.TypeMeta, ObjectMeta: o.ObjectMeta, Spec: o.Spec, Status: *o.Status.DeepCopy()}
+		case *appsv1.ReplicaSet:
+			return &appsv1.ReplicaSet{TypeMeta: o.TypeMeta, ObjectMeta: o.ObjectMeta, Spec: o.Spec, Status: *o.Status.DeepCopy()}
+		case *appsv1.Deployment:
+			return &appsv1.Deployment{TypeMeta: o.TypeMeta, ObjectMeta: o.ObjectMeta, Spec: o.Spec, Status: *o.Status.DeepCopy()}
+		}
+	}
+	return in.DeepCopyObject().(api.Object)
 }
 
 // updateLocked writes obj over old. s.mu must be held; obj is owned by the call.

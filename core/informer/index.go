@@ -98,7 +98,11 @@ func (b *bucket) del(key string) {
 func (b *bucket) markStale() { b.stale, b.keys, b.sorted = true, nil, nil }
 
 // list returns the bucket's objects ordered by key; the caller gets its own slice.
-func (b *bucket) list() []api.Object {
+func (b *bucket) list() []api.Object { return slices.Clone(b.shared()) }
+
+// shared returns the bucket's own sorted slice, capped so an append by the
+// caller cannot write into it.
+func (b *bucket) shared() []api.Object {
 	if b.stale {
 		b.keys = make([]string, 0, len(b.objs))
 		for k := range b.objs {
@@ -111,7 +115,7 @@ func (b *bucket) list() []api.Object {
 		}
 		b.stale = false
 	}
-	return slices.Clone(b.sorted)
+	return b.sorted[:len(b.sorted):len(b.sorted)]
 }
 
 func sameValues(a, b []string) bool {

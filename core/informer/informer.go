@@ -133,6 +133,21 @@ func (i *Informer) ByIndex(index, value string) []api.Object {
 	return b.list()
 }
 
+// ByIndexShared is ByIndex without the copy, for hot paths: the slice is
+// the index's own and valid only until the informer next changes; the
+// caller must neither modify nor keep it.
+func (i *Informer) ByIndexShared(index, value string) []api.Object {
+	idx := i.byName[index]
+	if idx == nil {
+		return nil
+	}
+	b := idx.buckets[value]
+	if b == nil || len(b.objs) == 0 {
+		return nil
+	}
+	return b.shared()
+}
+
 // CountByIndex is the number of objects with the index value.
 func (i *Informer) CountByIndex(index, value string) int {
 	if idx := i.byName[index]; idx != nil {

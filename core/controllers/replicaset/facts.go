@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/drydock-sim/drydock/core/api"
 )
 
 // podFacts is what a sync needs to know about one pod. Every pod event
@@ -56,6 +58,9 @@ type factsMemo struct {
 	// Spare buffers, swapped with pods/facts on every sync.
 	nextPods  []*corev1.Pod
 	nextFacts []podFacts
+	// claimPods' result buffers.
+	claimedPods  []*corev1.Pod
+	claimedFacts []podFacts
 }
 
 // memoFor returns the memo of key, reset if rs's identity, generation or
@@ -68,7 +73,8 @@ func (c *Controller) memoFor(key string, rs *appsv1.ReplicaSet) *factsMemo {
 	}
 	if m.uid != rs.UID || m.gen != rs.Generation || m.sel != rs.Spec.Selector {
 		*m = factsMemo{uid: rs.UID, gen: rs.Generation, sel: rs.Spec.Selector,
-			nextPods: m.nextPods[:0], nextFacts: m.nextFacts[:0]}
+			nextPods: m.nextPods[:0], nextFacts: m.nextFacts[:0],
+			claimedPods: m.claimedPods[:0], claimedFacts: m.claimedFacts[:0]}
 	}
 	return m
 }
@@ -76,11 +82,12 @@ func (c *Controller) memoFor(key string, rs *appsv1.ReplicaSet) *factsMemo {
 // factsOf computes the facts of pods (sorted by key, as ByIndex returns
 // them), reusing the previous sync's facts for unchanged pod objects. The
 // returned slice is valid until the next call for the same ReplicaSet.
-func (m *factsMemo) factsOf(rs *appsv1.ReplicaSet, sel labels.Selector, pods []*corev1.Pod) []podFacts {
+func (m *factsMemo) factsOf(rs *appsv1.ReplicaSet, sel labels.Selector, pods []api.Object) []podFacts {
 	outPods, out := m.nextPods[:0], m.nextFacts[:0]
 	old, oldFacts := m.pods, m.facts
 	j := 0
-	for i, p := range pods {
+	for i, o := range pods {
+		p := o.(*corev1.Pod)
 		// Both lists are in key order, so walk them together. The usual
 		// differences are one pod replaced, added or removed; anything
 		// else only costs recomputation, never a stale fact.
@@ -94,7 +101,7 @@ func (m *factsMemo) factsOf(rs *appsv1.ReplicaSet, sel labels.Selector, pods []*
 		} else {
 			f = m.compute(rs, sel, p)
 			// p replaces old[j] unless old[j] is still to come (p is new).
-			if j < len(old) && (i+1 >= len(pods) || pods[i+1] != old[j]) {
+			if j < len(old) && (i+1 >= len(pods) || pods[i+1] != api.Object(old[j])) {
 				j++
 			}
 		}

@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drydock-sim/drydock/core/api"
 )
 
 // TestFactsMemoMatchesFreshFacts changes a ReplicaSet's pod list in every
@@ -57,7 +59,11 @@ func TestFactsMemoMatchesFreshFacts(t *testing.T) {
 				pods = append(pods[:i:i], append([]*corev1.Pod{newPod(name)}, pods[i:]...)...)
 			}
 		}
-		got := m.factsOf(rs, sel, append([]*corev1.Pod(nil), pods...))
+		objs := make([]api.Object, len(pods))
+		for i, p := range pods {
+			objs[i] = p
+		}
+		got := m.factsOf(rs, sel, objs)
 		if len(got) != len(pods) {
 			t.Fatalf("step %d: %d facts for %d pods", step, len(got), len(pods))
 		}

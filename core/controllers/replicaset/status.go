@@ -82,9 +82,11 @@ func (c *Controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, st
 	}
 	cur := rs
 	for attempt := 0; ; attempt++ {
-		cp := cur.DeepCopy()
+		// A shallow copy is enough: the API server copies what it is given,
+		// and nothing here writes into the shared spec or metadata.
+		cp := *cur
 		cp.Status = st
-		_, err := c.cfg.Client.Update(ctx, cp, "status")
+		_, err := c.cfg.Client.Update(ctx, &cp, "status")
 		if err == nil || attempt >= 1 {
 			return err
 		}

@@ -89,16 +89,16 @@ func (c *Controller) requeueAfter(key string, rs *appsv1.ReplicaSet, facts []pod
 // through RefManager.
 func (c *Controller) claimPods(ctx context.Context, key string, rs *appsv1.ReplicaSet, sel labels.Selector) ([]*corev1.Pod, []podFacts, error) {
 	memo := c.memoFor(key, rs)
-	owned := c.cfg.Pods.ByIndex(IndexPodsByController, string(rs.UID))
-	ownedPods := make([]*corev1.Pod, len(owned))
-	for i, o := range owned {
-		ownedPods[i] = o.(*corev1.Pod)
-	}
-	ownedFacts := memo.factsOf(rs, sel, ownedPods)
-	pods := ownedPods[:0] // filtered in place: claimed pods never outrun owned ones
-	facts := make([]podFacts, 0, len(owned))
+	// Shared, read-only: nothing below keeps it past this sync.
+	owned := c.cfg.Pods.ByIndexShared(IndexPodsByController, string(rs.UID))
+	ownedFacts := memo.factsOf(rs, sel, owned)
+	// Scratch buffers of the memo: the results live until the next sync
+	// of this ReplicaSet, and the sync that asked is done with them by then.
+	pods, facts := memo.claimedPods[:0], memo.claimedFacts[:0]
+	defer func() { memo.claimedPods, memo.claimedFacts = pods[:0], facts[:0] }()
 	var rest []api.Object // candidates RefManager must decide, in the same order
-	for i, p := range ownedPods {
+	for i, o := range owned {
+		p := o.(*corev1.Pod)
 		f := &ownedFacts[i]
 		if !f.active {
 			continue
@@ -122,7 +122,6 @@ func (c *Controller) claimPods(ctx context.Context, key string, rs *appsv1.Repli
 	}
 	m := &RefManager{Client: c.cfg.Client, Owner: rs, OwnerResource: api.ReplicaSets, Resource: api.Pods, Selector: sel}
 	claimed, err := m.Claim(ctx, rest)
-	pods = append([]*corev1.Pod(nil), pods...) // may now outgrow ownedPods' prefix
 	for _, o := range claimed {
 		p := o.(*corev1.Pod)
 		pods = append(pods, p)
