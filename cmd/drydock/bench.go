@@ -27,12 +27,22 @@ func newBenchCommand() *cobra.Command {
 
 // benchReport is the common output of the bench commands.
 type benchReport struct {
-	Benchmark     string  `json:"benchmark"`
-	PodsPerSecond float64 `json:"podsPerSecond"`
-	WallSeconds   float64 `json:"wallSeconds"`
-	PeakRSSBytes  int64   `json:"peakRSSBytes"`
-	GOMAXPROCS    int     `json:"gomaxprocs"`
-	Details       any     `json:"details"`
+	Benchmark     string   `json:"benchmark"`
+	PodsPerSecond float64  `json:"podsPerSecond"`
+	WallSeconds   float64  `json:"wallSeconds"`
+	PeakRSSBytes  int64    `json:"peakRSSBytes"`
+	GOMAXPROCS    int      `json:"gomaxprocs"`
+	GC            *gcStats `json:"gc,omitempty"`
+	Details       any      `json:"details"`
+}
+
+// gcStats summarises the Go runtime's memory statistics at the end of a run.
+type gcStats struct {
+	Cycles          uint32  `json:"cycles"`
+	HeapInUseBytes  uint64  `json:"heapInUseBytes"`
+	HeapSysBytes    uint64  `json:"heapSysBytes"`
+	TotalAllocBytes uint64  `json:"totalAllocBytes"`
+	CPUFraction     float64 `json:"cpuFraction"`
 }
 
 func newBenchSchedulerCommand() *cobra.Command {
@@ -125,8 +135,15 @@ func newBenchSimCommand() *cobra.Command {
 			res.WallSeconds = wall
 			rep := benchReport{Benchmark: "sim", PodsPerSecond: float64(res.Metrics.PodStartup.Count) / wall,
 				WallSeconds: wall, PeakRSSBytes: peakRSS(), GOMAXPROCS: runtime.GOMAXPROCS(0), Details: res}
-			text := fmt.Sprintf("%d nodes, %d pods, %s simulated: %.2fs wall, %d events, %d pods ready, peak RSS %d MiB",
-				nodes, pods, duration, wall, res.Events, res.Metrics.PodStartup.Count, rep.PeakRSSBytes>>20)
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			rep.GC = &gcStats{Cycles: ms.NumGC, HeapInUseBytes: ms.HeapInuse, HeapSysBytes: ms.HeapSys,
+				TotalAllocBytes: ms.TotalAlloc, CPUFraction: ms.GCCPUFraction}
+			text := fmt.Sprintf("%d nodes, %d pods, %s simulated: %.2fs wall, %d events, %d pods ready, peak RSS %d MiB\n"+
+				"gc: %d cycles, %.0f%% of CPU, %d MiB allocated, heap in use at end %d MiB (of %d MiB from the OS)",
+				nodes, pods, duration, wall, res.Events, res.Metrics.PodStartup.Count, rep.PeakRSSBytes>>20,
+				ms.NumGC, 100*ms.GCCPUFraction, ms.TotalAlloc>>20, ms.HeapInuse>>20, ms.HeapSys>>20)
+			runtime.KeepAlive(w)
 			return report(cmd.OutOrStdout(), asJSON, rep, text)
 		},
 	}

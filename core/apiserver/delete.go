@@ -76,7 +76,9 @@ func (s *Server) Delete(ctx context.Context, r *api.Resource, ns, name string, o
 		return old, true, nil
 	}
 
-	obj := old.DeepCopyObject().(api.Object)
+	// Only metadata (and a namespace's phase) change below, through
+	// setters that replace rather than modify: a shallow copy suffices.
+	obj := shallowCopy(old)
 	obj.SetFinalizers(finalizers)
 	now := s.now()
 	if obj.GetDeletionTimestamp() == nil {
@@ -169,7 +171,10 @@ func (s *Server) Bind(ctx context.Context, b *corev1.Binding) error {
 	if old.DeletionTimestamp != nil {
 		return apierrors.NewConflict(api.Pods.GroupResource(), b.Name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", b.Name))
 	}
-	pod := old.DeepCopy()
+	// Only spec.nodeName and status change: the new version shares the
+	// rest of the (immutable) spec with the old one, so every bound pod
+	// does not carry a second copy of its containers.
+	pod := &corev1.Pod{TypeMeta: old.TypeMeta, ObjectMeta: old.ObjectMeta, Spec: old.Spec, Status: *old.Status.DeepCopy()}
 	pod.Spec.NodeName = b.Target.Name
 	setPodCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: s.now()})
 	rev, _ := strconv.ParseInt(old.ResourceVersion, 10, 64)
