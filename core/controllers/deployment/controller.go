@@ -68,6 +68,7 @@ type Controller struct {
 	cfg Config
 	// Runner owns the work queue of Deployment keys.
 	Runner *controller.Controller
+	tmplEq map[tmplKey]bool // see templatesEqual
 }
 
 // New registers the controller's indexes and handlers and queues every
@@ -76,7 +77,7 @@ func New(cfg Config) *Controller {
 	if cfg.Recorder == nil {
 		cfg.Recorder = events.Discard
 	}
-	c := &Controller{cfg: cfg}
+	c := &Controller{cfg: cfg, tmplEq: map[tmplKey]bool{}}
 	c.Runner = controller.New("deployment", cfg.Clock, c)
 
 	cfg.ReplicaSets.AddIndex(IndexRSByController, func(o api.Object) []string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -35,13 +36,33 @@ type syncer struct {
 	oldRSs []*appsv1.ReplicaSet
 }
 
+// privateCopy is the Deployment a sync works on: it writes only status,
+// annotations and resourceVersion, so those are copied and the rest (the
+// template above all) is shared with the cache, read-only. Every
+// ReplicaSet status change syncs its Deployment.
+func privateCopy(d *appsv1.Deployment) *appsv1.Deployment {
+	cp := *d
+	cp.Annotations = maps.Clone(d.Annotations)
+	d.Status.DeepCopyInto(&cp.Status)
+	return &cp
+}
+
+// rsCopy is a ReplicaSet to write back with new annotations or scale: only
+// the annotations map is written in place, so only it is copied (the API
+// server copies what it is given).
+func rsCopy(rs *appsv1.ReplicaSet) *appsv1.ReplicaSet {
+	cp := *rs
+	cp.Annotations = maps.Clone(rs.Annotations)
+	return &cp
+}
+
 // Reconcile syncs one Deployment.
 func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Result, error) {
 	o, ok := c.cfg.Deployments.GetKey(key)
 	if !ok {
 		return controller.Result{}, nil // deleted; the garbage collector handles its ReplicaSets
 	}
-	s := &syncer{c: c, ctx: ctx, d: o.(*appsv1.Deployment).DeepCopy()}
+	s := &syncer{c: c, ctx: ctx, d: privateCopy(o.(*appsv1.Deployment))}
 	if err := s.syncDeployment(); err != nil {
 		return controller.Result{}, err
 	}
@@ -175,7 +196,7 @@ func (s *syncer) getAllRSsAndSyncRevision(rsList []*appsv1.ReplicaSet, create bo
 	if s.found && (s.newRS != nil || !create) {
 		return s.newRS, s.oldRSs, nil
 	}
-	existing := findNewRS(s.d, rsList)
+	existing := s.c.findNewRS(s.d, rsList)
 	old := findOldRSs(existing, rsList)
 	newRS, err := s.getNewReplicaSet(existing, old, create)
 	if err != nil {
@@ -189,7 +210,7 @@ func (s *syncer) getNewReplicaSet(existing *appsv1.ReplicaSet, oldRSs []*appsv1.
 	d := s.d
 	newRevision := strconv.FormatInt(maxRevision(oldRSs)+1, 10)
 	if existing != nil {
-		cp := existing.DeepCopy()
+		cp := rsCopy(existing)
 		annotationsChanged := setNewRSAnnotations(d, cp, newRevision, true)
 		if annotationsChanged || cp.Spec.MinReadySeconds != d.Spec.MinReadySeconds {
 			cp.Spec.MinReadySeconds = d.Spec.MinReadySeconds
@@ -400,7 +421,7 @@ func (s *syncer) scaleRS(rs *appsv1.ReplicaSet, n int32) (bool, *appsv1.ReplicaS
 	if !sizeChange && !replicasAnnotationsNeedUpdate(rs, replicasOf(d), maxR) {
 		return false, rs, nil
 	}
-	cp := rs.DeepCopy()
+	cp := rsCopy(rs)
 	cp.Spec.Replicas = &n
 	setReplicasAnnotations(cp, replicasOf(d), maxR)
 	out, err := s.c.cfg.Client.Update(s.ctx, cp, "")

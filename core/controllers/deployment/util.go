@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -273,15 +274,43 @@ func withoutHash(l map[string]string) map[string]string {
 }
 
 // findNewRS is the oldest ReplicaSet whose template equals the Deployment's.
-func findNewRS(d *appsv1.Deployment, rsList []*appsv1.ReplicaSet) *appsv1.ReplicaSet {
+func (c *Controller) findNewRS(d *appsv1.Deployment, rsList []*appsv1.ReplicaSet) *appsv1.ReplicaSet {
 	sorted := append([]*appsv1.ReplicaSet(nil), rsList...)
 	sortByCreation(sorted)
 	for _, rs := range sorted {
-		if EqualIgnoreHash(&rs.Spec.Template, &d.Spec.Template) {
+		if c.templatesEqual(rs, d) {
 			return rs
 		}
 	}
 	return nil
+}
+
+// tmplKey identifies a ReplicaSet and a Deployment at given generations.
+type tmplKey struct {
+	rs, d       types.UID
+	rsGen, dGen int64
+}
+
+// templatesEqual is EqualIgnoreHash of rs's and d's templates, remembered
+// per (UID, generation) pair: the API server bumps metadata.generation on
+// every spec change, so the answer cannot change while both stay the same,
+// while every ReplicaSet status change syncs the Deployment and the
+// reflective comparison was the largest part of that sync. Objects without
+// a generation (never stored) are compared every time.
+func (c *Controller) templatesEqual(rs *appsv1.ReplicaSet, d *appsv1.Deployment) bool {
+	if rs.Generation == 0 || d.Generation == 0 || rs.UID == "" || d.UID == "" {
+		return EqualIgnoreHash(&rs.Spec.Template, &d.Spec.Template)
+	}
+	k := tmplKey{rs: rs.UID, d: d.UID, rsGen: rs.Generation, dGen: d.Generation}
+	if eq, ok := c.tmplEq[k]; ok {
+		return eq
+	}
+	eq := EqualIgnoreHash(&rs.Spec.Template, &d.Spec.Template)
+	if len(c.tmplEq) >= 4096 {
+		clear(c.tmplEq) // a bound, not an LRU: refilling costs one comparison each
+	}
+	c.tmplEq[k] = eq
+	return eq
 }
 
 func findOldRSs(newRS *appsv1.ReplicaSet, rsList []*appsv1.ReplicaSet) []*appsv1.ReplicaSet {

@@ -53,6 +53,9 @@ type factsMemo struct {
 	gen   int64
 	sel   *metav1.LabelSelector
 	tmpl  labels.Selector // lazily built from the template labels
+	// The parsed selector, lazily (parsing showed up in profiles).
+	parsed    labels.Selector
+	parsedErr error
 	pods  []*corev1.Pod
 	facts []podFacts
 	// Spare buffers, swapped with pods/facts on every sync.
@@ -77,6 +80,14 @@ func (c *Controller) memoFor(key string, rs *appsv1.ReplicaSet) *factsMemo {
 			claimedPods: m.claimedPods[:0], claimedFacts: m.claimedFacts[:0]}
 	}
 	return m
+}
+
+// selector is metav1.LabelSelectorAsSelector of the memo's selector, parsed once.
+func (m *factsMemo) selector() (labels.Selector, error) {
+	if m.parsed == nil && m.parsedErr == nil {
+		m.parsed, m.parsedErr = metav1.LabelSelectorAsSelector(m.sel)
+	}
+	return m.parsed, m.parsedErr
 }
 
 // factsOf computes the facts of pods (sorted by key, as ByIndex returns

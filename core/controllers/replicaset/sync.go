@@ -31,11 +31,12 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	// Read expectations before the cache: an event arriving later only
 	// makes the cache newer than what the expectations promised.
 	needsSync := c.Expectations.Satisfied(key)
-	sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
+	memo := c.memoFor(key, rs)
+	sel, err := memo.selector()
 	if err != nil {
 		return controller.Result{}, nil // an invalid selector is not fixed by retrying
 	}
-	pods, facts, err := c.claimPods(ctx, key, rs, sel)
+	pods, facts, err := c.claimPods(ctx, memo, rs, sel)
 	if err != nil {
 		return controller.Result{}, err
 	}
@@ -81,14 +82,13 @@ func (c *Controller) requeueAfter(key string, rs *appsv1.ReplicaSet, facts []pod
 
 // claimPods returns the active pods the ReplicaSet controls after adopting
 // matching orphans and releasing owned pods it no longer selects, and their
-// facts (valid until the next sync of key).
+// facts (valid until the next sync of the ReplicaSet).
 //
 // It runs on every event of every pod of the ReplicaSet, so the common case
 // (an owned pod the selector still matches) is decided here from memoized
 // facts without the RefManager's generic path; everything else goes
 // through RefManager.
-func (c *Controller) claimPods(ctx context.Context, key string, rs *appsv1.ReplicaSet, sel labels.Selector) ([]*corev1.Pod, []podFacts, error) {
-	memo := c.memoFor(key, rs)
+func (c *Controller) claimPods(ctx context.Context, memo *factsMemo, rs *appsv1.ReplicaSet, sel labels.Selector) ([]*corev1.Pod, []podFacts, error) {
 	// Shared, read-only: nothing below keeps it past this sync.
 	owned := c.cfg.Pods.ByIndexShared(IndexPodsByController, string(rs.UID))
 	ownedFacts := memo.factsOf(rs, sel, owned)
