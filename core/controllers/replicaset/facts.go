@@ -49,15 +49,15 @@ func (f *podFacts) availableAt(minReadySeconds int32) time.Time {
 // selector and template are the ones the facts were computed against, so
 // reuse can never change a result; how many are reused is a heuristic.
 type factsMemo struct {
-	uid   types.UID
-	gen   int64
-	sel   *metav1.LabelSelector
-	tmpl  labels.Selector // lazily built from the template labels
+	uid  types.UID
+	gen  int64
+	sel  *metav1.LabelSelector
+	tmpl labels.Selector // lazily built from the template labels
 	// The parsed selector, lazily (parsing showed up in profiles).
 	parsed    labels.Selector
 	parsedErr error
-	pods  []*corev1.Pod
-	facts []podFacts
+	pods      []*corev1.Pod
+	facts     []podFacts
 	// Spare buffers, swapped with pods/facts on every sync.
 	nextPods  []*corev1.Pod
 	nextFacts []podFacts
