@@ -49,6 +49,10 @@ func TestHeadEqualCoversObjectMeta(t *testing.T) {
 	if got := fieldNames(reflect.TypeFor[coordinationv1.Lease]()); !reflect.DeepEqual(got, four[:3]) {
 		t.Errorf("Lease fields %v", got)
 	}
+	if got := fieldNames(reflect.TypeFor[coordinationv1.LeaseSpec]()); !reflect.DeepEqual(got, []string{"HolderIdentity",
+		"LeaseDurationSeconds", "AcquireTime", "RenewTime", "LeaseTransitions", "Strategy", "PreferredHolder"}) {
+		t.Errorf("LeaseSpec fields %v, leaseSpecEqual compares others", got)
+	}
 }
 
 // TestUnchangedAgreesWithSemanticDeepEqual changes one field at a time, puts
@@ -135,6 +139,15 @@ func TestUnchangedAgreesWithSemanticDeepEqual(t *testing.T) {
 				"renew": func(o api.Object) {
 					o.(*coordinationv1.Lease).Spec.RenewTime = &metav1.MicroTime{Time: t0.Add(time.Millisecond)}
 				},
+				"holder":      func(o api.Object) { h := "n2"; o.(*coordinationv1.Lease).Spec.HolderIdentity = &h },
+				"duration":    func(o api.Object) { d := int32(40); o.(*coordinationv1.Lease).Spec.LeaseDurationSeconds = &d },
+				"acquire":     func(o api.Object) { o.(*coordinationv1.Lease).Spec.AcquireTime = &metav1.MicroTime{Time: t0.Time} },
+				"transitions": func(o api.Object) { n := int32(0); o.(*coordinationv1.Lease).Spec.LeaseTransitions = &n },
+				"strategy": func(o api.Object) {
+					st := coordinationv1.OldestEmulationVersion
+					o.(*coordinationv1.Lease).Spec.Strategy = &st
+				},
+				"preferred": func(o api.Object) { h := "n3"; o.(*coordinationv1.Lease).Spec.PreferredHolder = &h },
 			}},
 		"namespace (full compare)": {&corev1.Namespace{ObjectMeta: newMeta()},
 			map[string]func(api.Object){
@@ -164,6 +177,44 @@ func TestUnchangedAgreesWithSemanticDeepEqual(t *testing.T) {
 					t.Errorf("%s, %s, subresource %q: unchanged = %v, Semantic.DeepEqual = %v", name, change, sub, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestLeaseRenewalValidAgreesWithValidate: the renewal fast path may only
+// accept what api.Validate accepts.
+func TestLeaseRenewalValidAgreesWithValidate(t *testing.T) {
+	yes := true
+	dur := func(d int32) *int32 { return &d }
+	old := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "node-1", Namespace: "kube-node-lease", UID: "u",
+		ResourceVersion: "7", OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: "node-1", UID: "n", Controller: &yes}}},
+		Spec: coordinationv1.LeaseSpec{LeaseDurationSeconds: dur(40)}}
+	api.SetTypeMeta(old)
+	if errs := api.Validate(api.Leases, old, old); len(errs) > 0 {
+		t.Fatalf("old lease invalid: %v", errs)
+	}
+	changes := map[string]func(l *coordinationv1.Lease){
+		"renewal":           func(l *coordinationv1.Lease) { l.Spec.RenewTime = &metav1.MicroTime{} },
+		"duration nil":      func(l *coordinationv1.Lease) { l.Spec.LeaseDurationSeconds = nil },
+		"duration zero":     func(l *coordinationv1.Lease) { l.Spec.LeaseDurationSeconds = dur(0) },
+		"duration negative": func(l *coordinationv1.Lease) { l.Spec.LeaseDurationSeconds = dur(-1) },
+		"bad label":         func(l *coordinationv1.Lease) { l.Labels = map[string]string{"bad key!": "v"} },
+		"good label":        func(l *coordinationv1.Lease) { l.Labels = map[string]string{"k": "v"} },
+		"bad annotation":    func(l *coordinationv1.Lease) { l.Annotations = map[string]string{"bad key!": "v"} },
+		"bad owner":         func(l *coordinationv1.Lease) { l.OwnerReferences = []metav1.OwnerReference{{Name: "x"}} },
+		"bad finalizer":     func(l *coordinationv1.Lease) { l.Finalizers = []string{"bad finalizer!"} },
+		"bad generateName":  func(l *coordinationv1.Lease) { l.GenerateName = "Bad_" },
+	}
+	for name, change := range changes {
+		obj := old.DeepCopy()
+		change(obj)
+		fast := leaseRenewalValid(obj, old)
+		errs := api.Validate(api.Leases, obj, old)
+		if fast && len(errs) > 0 {
+			t.Errorf("%s: fast path accepts what api.Validate rejects: %v", name, errs)
+		}
+		if name == "renewal" && !fast {
+			t.Errorf("a plain renewal should take the fast path")
 		}
 	}
 }
