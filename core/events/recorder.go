@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/core/client"
@@ -40,8 +41,16 @@ type APIRecorder struct {
 	Host      string // source.host, e.g. the node name for kubelets
 	// Tap, if set, sees every event as recorded (the simulator's trace).
 	Tap      func(ev *corev1.Event)
-	seen     map[string]*corev1.Event
+	seen     map[seenKey]*corev1.Event
 	lastName int64
+	instance string // reportingInstance, built once
+}
+
+// seenKey is what makes two occurrences the same Event. Its strings are the
+// ones the recorded Event holds, so remembering it costs no copies.
+type seenKey struct {
+	uid                         types.UID
+	kind, name, reason, message string
 }
 
 // maxSeen bounds the aggregation cache, like client-go's 4096-entry LRU.
@@ -51,7 +60,7 @@ const maxSeen = 4096
 // Kubernetes: events are best effort.
 func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 	if r.seen == nil || len(r.seen) >= maxSeen {
-		r.seen = map[string]*corev1.Event{}
+		r.seen = map[seenKey]*corev1.Event{}
 	}
 	ref := Reference(obj)
 	ns := ref.Namespace
@@ -59,10 +68,13 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 		ns = metav1.NamespaceDefault
 	}
 	now := metav1.NewTime(r.Clock.Now().Truncate(time.Second))
-	key := string(ref.UID) + "\x00" + ref.Kind + "\x00" + ref.Name + "\x00" + reason + "\x00" + message
+	key := seenKey{uid: ref.UID, kind: ref.Kind, name: ref.Name, reason: reason, message: message}
 	ctx := context.Background()
 	if prev, ok := r.seen[key]; ok {
-		ev := prev.DeepCopy()
+		// A shallow copy: only top-level fields change, and the API server
+		// copies what it is given.
+		cp := *prev
+		ev := &cp
 		ev.Count++
 		ev.LastTimestamp = now
 		ev.ResourceVersion = ""
@@ -70,7 +82,8 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 			r.Tap(ev)
 		}
 		if out, err := r.Client.Update(ctx, ev, ""); err == nil {
-			r.seen[key] = out.(*corev1.Event)
+			delete(r.seen, key)
+			r.remember(out.(*corev1.Event))
 			return
 		}
 		delete(r.seen, key)
@@ -86,7 +99,7 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 		LastTimestamp:       now,
 		Count:               1,
 		ReportingController: r.Component,
-		ReportingInstance:   r.Component + "-" + r.Host,
+		ReportingInstance:   r.reportingInstance(),
 	}
 	if r.Tap != nil {
 		r.Tap(ev)
@@ -95,7 +108,21 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 	if err != nil {
 		return
 	}
-	r.seen[key] = out.(*corev1.Event)
+	r.remember(out.(*corev1.Event))
+}
+
+// remember keys the stored Event by its own strings, not the caller's, so
+// the entry keeps nothing alive that the Event does not.
+func (r *APIRecorder) remember(stored *corev1.Event) {
+	r.seen[seenKey{uid: stored.InvolvedObject.UID, kind: stored.InvolvedObject.Kind, name: stored.InvolvedObject.Name,
+		reason: stored.Reason, message: stored.Message}] = stored
+}
+
+func (r *APIRecorder) reportingInstance() string {
+	if r.instance == "" {
+		r.instance = r.Component + "-" + r.Host
+	}
+	return r.instance
 }
 
 // Reference builds an ObjectReference to obj.

@@ -1,0 +1,95 @@
+package informer_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sort"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/core/informer"
+)
+
+// TestIndexesMatchBruteForce applies random adds, updates (with and without
+// index value changes) and deletes, with one index registered before and one
+// after the first objects, and checks ByIndex, ByIndexShared, CountByIndex
+// and List against answers computed from scratch.
+func TestIndexesMatchBruteForce(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	byNode := func(o api.Object) []string {
+		if n := o.(*corev1.Pod).Spec.NodeName; n != "" {
+			return []string{n}
+		}
+		return nil
+	}
+	byLabels := func(o api.Object) []string {
+		var out []string
+		for k, v := range o.GetLabels() {
+			out = append(out, k+"="+v)
+		}
+		sort.Strings(out)
+		return out
+	}
+	inf := informer.New(api.Pods)
+	inf.AddIndex("node", byNode)
+	live := map[string]*corev1.Pod{}
+	rv := 0
+	for step := 0; step < 3000; step++ {
+		if step == 100 {
+			inf.AddIndex("labels", byLabels)
+		}
+		name := fmt.Sprintf("p%02d", r.IntN(60))
+		ns := []string{"a", "b"}[r.IntN(2)]
+		key := ns + "/" + name
+		rv++
+		if _, ok := live[key]; ok && r.IntN(4) == 0 {
+			inf.Apply(api.WatchEvent{Type: api.WatchDeleted, Object: live[key]})
+			delete(live, key)
+			continue
+		}
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, ResourceVersion: fmt.Sprint(rv),
+			Labels: map[string]string{"app": fmt.Sprint(r.IntN(3))}}, Spec: corev1.PodSpec{NodeName: []string{"", "n1", "n2"}[r.IntN(3)]}}
+		inf.Apply(api.WatchEvent{Type: api.WatchModified, Object: p})
+		live[key] = p
+		if step%50 != 0 {
+			continue
+		}
+		for _, ix := range []struct {
+			name string
+			fn   informer.IndexFunc
+		}{{"node", byNode}, {"labels", byLabels}} {
+			if ix.name == "labels" && step < 100 {
+				continue
+			}
+			want := map[string][]string{}
+			for k, p := range live {
+				for _, v := range ix.fn(p) {
+					want[v] = append(want[v], k)
+				}
+			}
+			for _, v := range []string{"n1", "n2", "app=0", "app=1", "app=2"} {
+				sort.Strings(want[v])
+				var got, shared []string
+				for _, o := range inf.ByIndex(ix.name, v) {
+					got = append(got, informer.Key(o))
+					if live[informer.Key(o)] != o {
+						t.Fatalf("step %d: %s=%s holds a stale object %s", step, ix.name, v, informer.Key(o))
+					}
+				}
+				for _, o := range inf.ByIndexShared(ix.name, v) {
+					shared = append(shared, informer.Key(o))
+				}
+				if !reflect.DeepEqual(got, want[v]) || !reflect.DeepEqual(shared, want[v]) || inf.CountByIndex(ix.name, v) != len(want[v]) {
+					t.Fatalf("step %d: index %s=%s has %v (shared %v, count %d), want %v", step, ix.name, v, got, shared, inf.CountByIndex(ix.name, v), want[v])
+				}
+			}
+		}
+		if l := inf.List(); len(l) != len(live) {
+			t.Fatalf("step %d: List has %d objects, want %d", step, len(l), len(live))
+		}
+	}
+}
