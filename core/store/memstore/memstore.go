@@ -55,7 +55,7 @@ type Store struct {
 	mu sync.Mutex
 
 	rev     int64
-	entries map[string]*entry
+	entries entryMap
 	index   btree
 
 	historyLimit int
@@ -76,7 +76,7 @@ var _ store.Store = (*Store)(nil)
 // New returns an empty store at revision 0.
 func New(opts ...Option) *Store {
 	s := &Store{
-		entries:      make(map[string]*entry),
+		entries:      newEntryMap(),
 		historyLimit: DefaultHistoryLimit,
 		watchers:     newWatchIndex(),
 	}
@@ -97,14 +97,14 @@ func (s *Store) Revision() int64 {
 func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.entries)
+	return s.entries.len()
 }
 
 // Get implements store.Store.
 func (s *Store) Get(key string) (runtime.Object, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.entries[key]
+	e, ok := s.entries.get(key)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, key)
 	}
@@ -143,7 +143,7 @@ func (s *Store) List(prefix string) ([]runtime.Object, int64, error) {
 // Create implements store.Store.
 func (s *Store) Create(key string, obj runtime.Object) (int64, error) {
 	s.mu.Lock()
-	if _, ok := s.entries[key]; ok {
+	if _, ok := s.entries.get(key); ok {
 		s.mu.Unlock()
 		return 0, fmt.Errorf("%w: %s", store.ErrExists, key)
 	}
@@ -154,7 +154,7 @@ func (s *Store) Create(key string, obj runtime.Object) (int64, error) {
 	}
 	s.rev = rev
 	e := &entry{key: key, obj: obj, createRev: rev, modRev: rev}
-	s.entries[key] = e
+	s.entries.put(key, e)
 	s.index.Insert(e)
 	s.commitAndUnlock(store.Event{Type: store.Added, Key: key, Object: obj, Revision: rev})
 	return rev, nil
@@ -197,7 +197,7 @@ func (s *Store) Delete(key string, expectedRev int64) (runtime.Object, int64, er
 		return nil, 0, fmt.Errorf("memstore: delete %s: %w", key, err)
 	}
 	s.rev = rev
-	delete(s.entries, key)
+	s.entries.del(key)
 	s.index.Delete(key)
 	s.commitAndUnlock(store.Event{Type: store.Deleted, Key: key, Object: last, PrevObject: e.obj, Revision: rev})
 	return last, rev, nil
@@ -205,7 +205,7 @@ func (s *Store) Delete(key string, expectedRev int64) (runtime.Object, int64, er
 
 // lookupForWrite finds key and checks the compare-and-swap precondition.
 func (s *Store) lookupForWrite(key string, expectedRev int64) (*entry, error) {
-	e, ok := s.entries[key]
+	e, ok := s.entries.get(key)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, key)
 	}
