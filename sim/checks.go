@@ -14,7 +14,9 @@ import (
 
 // checker connects the scenario's expectations to the simulated API state.
 // Its caches are fed synchronously from the store, so a sample sees exactly
-// what the API holds at that instant.
+// what the API holds at that instant. A cache is built on first use: a run
+// that never samples a resource (a benchmark without expectations samples
+// once, at the end) does not mirror every one of its writes.
 type checker struct {
 	w      *World
 	exp    *expect.Checker
@@ -23,14 +25,19 @@ type checker struct {
 }
 
 func newChecker(w *World) *checker {
-	c := &checker{w: w, exp: expect.New(w.sc, Epoch), caches: map[*api.Resource]*informer.Informer{}}
-	for _, r := range []*api.Resource{api.Pods, api.Nodes, api.Deployments, api.Events} {
-		inf := informer.New(r)
-		objs, rv, _ := w.api.List(bg, r, "", listAll)
+	return &checker{w: w, exp: expect.New(w.sc, Epoch), caches: map[*api.Resource]*informer.Informer{}}
+}
+
+// cache returns the mirror of r, listing it from the API the first time.
+func (c *checker) cache(r *api.Resource) *informer.Informer {
+	inf := c.caches[r]
+	if inf == nil {
+		inf = informer.New(r)
+		objs, rv, _ := c.w.api.List(bg, r, "", listAll)
 		inf.Replace(objs, rv)
 		c.caches[r] = inf
 	}
-	return c
+	return inf
 }
 
 // observe folds one committed change into the caches.
@@ -76,7 +83,7 @@ func (c *checker) results() []ExpectationResult {
 func (c *checker) Now() time.Time { return c.w.clock.Now() }
 
 func (c *checker) Pods() []*corev1.Pod {
-	objs := c.caches[api.Pods].List()
+	objs := c.cache(api.Pods).List()
 	out := make([]*corev1.Pod, len(objs))
 	for i, o := range objs {
 		out[i] = o.(*corev1.Pod)
@@ -85,7 +92,7 @@ func (c *checker) Pods() []*corev1.Pod {
 }
 
 func (c *checker) Nodes() []*corev1.Node {
-	objs := c.caches[api.Nodes].List()
+	objs := c.cache(api.Nodes).List()
 	out := make([]*corev1.Node, len(objs))
 	for i, o := range objs {
 		out[i] = o.(*corev1.Node)
@@ -94,14 +101,14 @@ func (c *checker) Nodes() []*corev1.Node {
 }
 
 func (c *checker) Deployment(ns, name string) *appsv1.Deployment {
-	if o, ok := c.caches[api.Deployments].Get(ns, name); ok {
+	if o, ok := c.cache(api.Deployments).Get(ns, name); ok {
 		return o.(*appsv1.Deployment)
 	}
 	return nil
 }
 
 func (c *checker) Events() []*corev1.Event {
-	objs := c.caches[api.Events].List()
+	objs := c.cache(api.Events).List()
 	out := make([]*corev1.Event, len(objs))
 	for i, o := range objs {
 		out[i] = o.(*corev1.Event)

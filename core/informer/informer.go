@@ -44,7 +44,7 @@ func SplitKey(key string) (ns, name string) {
 // Informer is a cache of one resource.
 type Informer struct {
 	Resource *api.Resource
-	items    map[string]*item
+	items    map[string]api.Object
 	indices  []*index // in registration order
 	byName   map[string]*index
 	handlers []Handler
@@ -55,18 +55,9 @@ type Informer struct {
 	keyBuf   []byte       // scratch for building keys to look up
 }
 
-// item is one cached object with its key and, per index (in the order of
-// indices), the values the index function gave it, so an update or delete
-// need not call the index functions on the old object again.
-type item struct {
-	key  string
-	obj  api.Object
-	vals [][]string
-}
-
 // New returns an empty informer for r.
 func New(r *api.Resource) *Informer {
-	return &Informer{Resource: r, items: map[string]*item{}, byName: map[string]*index{}}
+	return &Informer{Resource: r, items: map[string]api.Object{}, byName: map[string]*index{}}
 }
 
 // AddIndex registers a secondary index. Call before the first event.
@@ -77,18 +68,9 @@ func (i *Informer) AddIndex(name string, fn IndexFunc) {
 	}
 	i.indices = append(i.indices, idx)
 	i.byName[name] = idx
-	// Rebuild every item's value list against the new index order (map
-	// order does not matter: buckets keep their own key order).
-	for _, it := range i.items {
-		it.vals = it.vals[:0]
-		for _, x := range i.indices {
-			vals := x.fn(it.obj)
-			it.vals = append(it.vals, vals)
-			if x == idx {
-				for _, v := range vals {
-					idx.add(v, it.key, it.obj)
-				}
-			}
+	for k, o := range i.items {
+		for _, v := range fn(o) {
+			idx.add(v, k, o)
 		}
 	}
 }
@@ -107,43 +89,20 @@ func (i *Informer) Len() int { return len(i.items) }
 
 // Get returns a cached object.
 func (i *Informer) Get(ns, name string) (api.Object, bool) {
-	var it *item
 	if ns == "" {
-		it = i.items[name]
-	} else {
-		it = i.items[string(i.buildKey(ns, name))] // no allocation for the lookup
+		o, ok := i.items[name]
+		return o, ok
 	}
-	if it == nil {
-		return nil, false
-	}
-	return it.obj, true
+	// Built in a scratch buffer: the lookup does not allocate.
+	i.keyBuf = append(append(append(i.keyBuf[:0], ns...), '/'), name...)
+	o, ok := i.items[string(i.keyBuf)]
+	return o, ok
 }
 
 // GetKey returns a cached object by key.
 func (i *Informer) GetKey(key string) (api.Object, bool) {
-	if it := i.items[key]; it != nil {
-		return it.obj, true
-	}
-	return nil, false
-}
-
-// buildKey writes "ns/name" into the scratch buffer.
-func (i *Informer) buildKey(ns, name string) []byte {
-	i.keyBuf = append(append(append(i.keyBuf[:0], ns...), '/'), name...)
-	return i.keyBuf
-}
-
-// lookup finds obj's item; key is its cache key, allocated only when the
-// object is not cached yet.
-func (i *Informer) lookup(obj api.Object) (it *item, key string) {
-	ns, name := obj.GetNamespace(), obj.GetName()
-	if ns == "" {
-		return i.items[name], name
-	}
-	if it = i.items[string(i.buildKey(ns, name))]; it != nil {
-		return it, it.key
-	}
-	return nil, ns + "/" + name
+	o, ok := i.items[key]
+	return o, ok
 }
 
 // List returns every cached object ordered by key. The slice is shared until
@@ -157,7 +116,7 @@ func (i *Informer) List() []api.Object {
 		sort.Strings(keys)
 		i.sorted = make([]api.Object, len(keys))
 		for n, k := range keys {
-			i.sorted[n] = i.items[k].obj
+			i.sorted[n] = i.items[k]
 		}
 		i.keys = keys
 	}
@@ -213,17 +172,13 @@ func (i *Informer) Apply(ev api.WatchEvent) {
 	}
 	obj := ev.Object.(api.Object)
 	i.rv = obj.GetResourceVersion()
-	it, key := i.lookup(obj)
-	had := it != nil
-	var old api.Object
-	if had {
-		old = it.obj
-	}
+	key := Key(obj)
+	old, had := i.items[key]
 	if ev.Type == api.WatchDeleted {
 		if !had {
 			return
 		}
-		i.remove(it)
+		i.remove(key, old)
 		for _, h := range i.handlers {
 			if h.OnDelete != nil {
 				h.OnDelete(old)
@@ -231,7 +186,7 @@ func (i *Informer) Apply(ev api.WatchEvent) {
 		}
 		return
 	}
-	i.put(it, key, obj)
+	i.put(key, old, obj)
 	for _, h := range i.handlers {
 		if had {
 			if h.OnUpdate != nil {
@@ -251,7 +206,8 @@ func (i *Informer) Replace(objs []api.Object, rv string) {
 	for _, obj := range objs {
 		key := Key(obj)
 		seen[key] = true
-		if it := i.items[key]; it != nil && it.obj.GetResourceVersion() == obj.GetResourceVersion() {
+		old, had := i.items[key]
+		if had && old.GetResourceVersion() == obj.GetResourceVersion() {
 			continue
 		}
 		i.Apply(api.WatchEvent{Type: api.WatchModified, Object: obj})
@@ -264,21 +220,15 @@ func (i *Informer) Replace(objs []api.Object, rv string) {
 	}
 	sort.Strings(gone)
 	for _, k := range gone {
-		i.Apply(api.WatchEvent{Type: api.WatchDeleted, Object: i.items[k].obj})
+		i.Apply(api.WatchEvent{Type: api.WatchDeleted, Object: i.items[k]})
 	}
 	i.rv = rv
 	i.synced = true
 }
 
-// put stores obj under key; it is the existing item, or nil for a new key.
-func (i *Informer) put(it *item, key string, obj api.Object) {
-	if it == nil {
+func (i *Informer) put(key string, old, obj api.Object) {
+	if old == nil {
 		i.sorted = nil
-		it = &item{key: key}
-		if len(i.indices) > 0 {
-			it.vals = make([][]string, len(i.indices))
-		}
-		i.items[key] = it
 	} else if i.sorted != nil {
 		// Same key set: patch the cached sorted slice in place.
 		if n, found := slices.BinarySearch(i.keys, key); found {
@@ -287,12 +237,11 @@ func (i *Informer) put(it *item, key string, obj api.Object) {
 			i.sorted = nil
 		}
 	}
-	updating := it.obj != nil
-	it.obj = obj
-	for j, idx := range i.indices {
+	i.items[key] = obj
+	for _, idx := range i.indices {
 		cur := idx.fn(obj)
-		if updating {
-			prev := it.vals[j]
+		if old != nil {
+			prev := idx.fn(old)
 			if sameValues(prev, cur) {
 				// The common case (a status change): same buckets, new object.
 				for _, v := range cur {
@@ -307,16 +256,15 @@ func (i *Informer) put(it *item, key string, obj api.Object) {
 		for _, v := range cur {
 			idx.add(v, key, obj)
 		}
-		it.vals[j] = cur
 	}
 }
 
-func (i *Informer) remove(it *item) {
-	delete(i.items, it.key)
+func (i *Informer) remove(key string, old api.Object) {
+	delete(i.items, key)
 	i.sorted = nil
-	for j, idx := range i.indices {
-		for _, v := range it.vals[j] {
-			idx.remove(v, it.key)
+	for _, idx := range i.indices {
+		for _, v := range idx.fn(old) {
+			idx.remove(v, key)
 		}
 	}
 }

@@ -42,8 +42,11 @@ type Controller struct {
 	cfg    Config
 	Runner *controller.Controller
 
+	// queue holds an entry per tracked expiry. An entry whose time no
+	// longer matches the cached Event's expiry (the Event recurred, or is
+	// gone) is stale and skipped when it comes up: the cache is the record
+	// of current expiries, so none is kept here for every Event.
 	queue   expiryHeap
-	expiry  map[string]time.Time // key -> current expiry; heap entries that disagree are stale
 	seq     uint64
 	timer   clock.Timer
 	timerAt time.Time
@@ -57,12 +60,15 @@ func New(cfg Config) *Controller {
 	if cfg.Recorder == nil {
 		cfg.Recorder = events.Discard
 	}
-	c := &Controller{cfg: cfg, expiry: map[string]time.Time{}}
+	c := &Controller{cfg: cfg}
 	c.Runner = controller.New("eventttl", cfg.Clock, c)
 	h := informer.Handler{
-		OnAdd:    func(obj api.Object) { c.track(obj) },
-		OnUpdate: func(_, cur api.Object) { c.track(cur) },
-		OnDelete: func(obj api.Object) { delete(c.expiry, informer.Key(obj)) },
+		OnAdd: func(obj api.Object) { c.track(obj) },
+		OnUpdate: func(old, cur api.Object) {
+			if !c.expiresAt(old).Equal(c.expiresAt(cur)) {
+				c.track(cur)
+			}
+		},
 	}
 	cfg.Events.AddHandler(h)
 	for _, obj := range cfg.Events.List() {
@@ -90,15 +96,13 @@ func ExpiresAt(ev *corev1.Event, ttl time.Duration) time.Time {
 	return t.Add(ttl)
 }
 
+func (c *Controller) expiresAt(obj api.Object) time.Time {
+	return ExpiresAt(obj.(*corev1.Event), c.cfg.TTL)
+}
+
 func (c *Controller) track(obj api.Object) {
-	key := informer.Key(obj)
-	at := ExpiresAt(obj.(*corev1.Event), c.cfg.TTL)
-	if old, ok := c.expiry[key]; ok && old.Equal(at) {
-		return
-	}
-	c.expiry[key] = at
 	c.seq++
-	heap.Push(&c.queue, entry{at: at, seq: c.seq, key: key})
+	heap.Push(&c.queue, entry{at: c.expiresAt(obj), seq: c.seq, key: informer.Key(obj)})
 	c.arm()
 }
 
@@ -124,7 +128,7 @@ func (c *Controller) fire() {
 	now := c.cfg.Clock.Now()
 	for len(c.queue) > 0 && !c.queue[0].at.After(now) {
 		e := heap.Pop(&c.queue).(entry)
-		if cur, ok := c.expiry[e.key]; ok && cur.Equal(e.at) {
+		if cur, ok := c.cfg.Events.GetKey(e.key); ok && c.expiresAt(cur).Equal(e.at) {
 			c.Runner.Enqueue(e.key)
 		}
 	}

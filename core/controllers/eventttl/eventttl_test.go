@@ -64,7 +64,7 @@ func TestEventTTL(t *testing.T) {
 	if c.Runner.Reconciles != 3 {
 		t.Errorf("reconciles = %d, want one per expired event", c.Runner.Reconciles)
 	}
-	if c.Pending() != 0 || len(c.expiry) != 0 {
-		t.Errorf("pending = %d, tracked = %d after all expired", c.Pending(), len(c.expiry))
+	if c.Pending() != 0 || c.cfg.Events.Len() != 0 {
+		t.Errorf("pending = %d, cached = %d after all expired", c.Pending(), c.cfg.Events.Len())
 	}
 }
