@@ -102,7 +102,8 @@ func (c *Controller) expiresAt(obj api.Object) time.Time {
 
 func (c *Controller) track(obj api.Object) {
 	c.seq++
-	heap.Push(&c.queue, entry{at: c.expiresAt(obj), seq: c.seq, key: informer.Key(obj)})
+	ev := obj.(*corev1.Event)
+	heap.Push(&c.queue, entry{at: c.expiresAt(obj), seq: c.seq, ev: ev})
 	c.arm()
 }
 
@@ -128,17 +129,20 @@ func (c *Controller) fire() {
 	now := c.cfg.Clock.Now()
 	for len(c.queue) > 0 && !c.queue[0].at.After(now) {
 		e := heap.Pop(&c.queue).(entry)
-		if cur, ok := c.cfg.Events.GetKey(e.key); ok && c.expiresAt(cur).Equal(e.at) {
-			c.Runner.Enqueue(e.key)
+		if cur, ok := c.cfg.Events.Get(e.ev.Namespace, e.ev.Name); ok && c.expiresAt(cur).Equal(e.at) {
+			c.Runner.Enqueue(informer.Key(cur))
 		}
 	}
 	c.arm()
 }
 
+// entry is one tracked expiry. It points at the Event version it was
+// computed from (shared with the cache) rather than holding a key string:
+// an hour of a large cluster's Events is hundreds of thousands of entries.
 type entry struct {
 	at  time.Time
 	seq uint64
-	key string
+	ev  *corev1.Event
 }
 
 type expiryHeap []entry
