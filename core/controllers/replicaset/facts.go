@@ -64,6 +64,11 @@ type factsMemo struct {
 	// claimPods' result buffers.
 	claimedPods  []*corev1.Pod
 	claimedFacts []podFacts
+	// The last status write's result, and the resourceVersions the cache
+	// may still show that the controller's writes have replaced since (see
+	// updateStatus).
+	written  *appsv1.ReplicaSet
+	replaced []string
 }
 
 // memoFor returns the memo of key, reset if rs's identity, generation or

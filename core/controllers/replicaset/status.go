@@ -2,6 +2,7 @@ package replicaset
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -75,19 +76,44 @@ func condition(conds []appsv1.ReplicaSetCondition, t appsv1.ReplicaSetConditionT
 
 // updateStatus writes status if it changed, retrying once against a fresh
 // copy on conflict. observedGeneration is the generation this sync read.
-func (c *Controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, st appsv1.ReplicaSetStatus) error {
+//
+// The watch delivers the controller's own status writes a moment later, and
+// pod events in between sync again against the cache's older copy: a write
+// based on it is bound to conflict. While the cache shows a version the
+// controller's own writes have since replaced, the last written object
+// (what the store holds, as this controller is the only writer of
+// ReplicaSet status) is the base instead, so the doomed attempt and the
+// re-read are skipped. A wrong guess only costs the conflict and re-read it
+// saves; the writes that reach the store are the same.
+func (c *Controller) updateStatus(ctx context.Context, memo *factsMemo, rs *appsv1.ReplicaSet, st appsv1.ReplicaSetStatus) error {
 	st.ObservedGeneration = rs.Generation
-	if statusEqual(&rs.Status, &st) {
+	base := rs
+	if k := slices.Index(memo.replaced, rs.ResourceVersion); k >= 0 && memo.written != nil {
+		base = memo.written
+		// The cache only moves forward: older versions will not show again.
+		memo.replaced = append(memo.replaced[:0], memo.replaced[k:]...)
+	} else {
+		memo.written, memo.replaced = nil, memo.replaced[:0]
+	}
+	if statusEqual(&base.Status, &st) {
 		return nil
 	}
-	cur := rs
+	cur := base
 	for attempt := 0; ; attempt++ {
 		// A shallow copy is enough: the API server copies what it is given,
 		// and nothing here writes into the shared spec or metadata.
 		cp := *cur
 		cp.Status = st
-		_, err := c.cfg.Client.Update(ctx, &cp, "status")
-		if err == nil || attempt >= 1 {
+		out, err := c.cfg.Client.Update(ctx, &cp, "status")
+		if err == nil {
+			if len(memo.replaced) == 0 {
+				memo.replaced = append(memo.replaced, rs.ResourceVersion)
+			}
+			memo.replaced = append(memo.replaced, cur.ResourceVersion)
+			memo.written = out.(*appsv1.ReplicaSet)
+			return nil
+		}
+		if attempt >= 1 {
 			return err
 		}
 		fresh, gerr := c.cfg.Client.Get(ctx, api.ReplicaSets, rs.Namespace, rs.Name)

@@ -45,7 +45,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 		manageErr = c.manageReplicas(ctx, key, rs, pods)
 	}
 	status := c.calculateStatus(rs, pods, facts, manageErr)
-	if err := c.updateStatus(ctx, rs, status); err != nil {
+	if err := c.updateStatus(ctx, memo, rs, status); err != nil {
 		return controller.Result{}, err
 	}
 	if manageErr != nil {
