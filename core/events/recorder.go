@@ -46,11 +46,32 @@ type APIRecorder struct {
 	instance string // reportingInstance, built once
 }
 
-// seenKey is what makes two occurrences the same Event. Its strings are the
-// ones the recorded Event holds, so remembering it costs no copies.
-type seenKey struct {
-	uid                         types.UID
-	kind, name, reason, message string
+// seenKey identifies what makes two occurrences the same Event (object UID,
+// kind and name, reason, message) by a 128-bit FNV-1a hash of those fields:
+// a kubelet remembers every Event it recorded in the last hour, and keying
+// by the fields themselves cost 80 bytes a entry. Two different keys would
+// have to collide in 128 bits to be taken for a repeat.
+type seenKey [2]uint64
+
+func keyOf(uid types.UID, kind, name, reason, message string) seenKey {
+	// Two FNV-1a style lanes with different offset bases and multipliers.
+	const p0, p1 = 1099511628211, 0x9e3779b97f4a7c15
+	h := seenKey{14695981039346656037, 9650029242287828579}
+	add := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h[0] = (h[0] ^ uint64(s[i])) * p0
+			h[1] = (h[1] ^ uint64(s[i])) * p1
+		}
+		// 0xff never occurs in UTF-8 text: ("ab","c") stays apart from ("a","bc").
+		h[0] = (h[0] ^ 0xff) * p0
+		h[1] = (h[1] ^ 0xff) * p1
+	}
+	add(string(uid))
+	add(kind)
+	add(name)
+	add(reason)
+	add(message)
+	return h
 }
 
 // maxSeen bounds the aggregation cache, like client-go's 4096-entry LRU.
@@ -68,7 +89,7 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 		ns = metav1.NamespaceDefault
 	}
 	now := metav1.NewTime(r.Clock.Now().Truncate(time.Second))
-	key := seenKey{uid: ref.UID, kind: ref.Kind, name: ref.Name, reason: reason, message: message}
+	key := keyOf(ref.UID, ref.Kind, ref.Name, reason, message)
 	ctx := context.Background()
 	if prev, ok := r.seen[key]; ok {
 		// A shallow copy: only top-level fields change, and the API server
@@ -111,11 +132,10 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 	r.remember(out.(*corev1.Event))
 }
 
-// remember keys the stored Event by its own strings, not the caller's, so
-// the entry keeps nothing alive that the Event does not.
+// remember files the stored Event under its key.
 func (r *APIRecorder) remember(stored *corev1.Event) {
-	r.seen[seenKey{uid: stored.InvolvedObject.UID, kind: stored.InvolvedObject.Kind, name: stored.InvolvedObject.Name,
-		reason: stored.Reason, message: stored.Message}] = stored
+	io := &stored.InvolvedObject
+	r.seen[keyOf(io.UID, io.Kind, io.Name, stored.Reason, stored.Message)] = stored
 }
 
 func (r *APIRecorder) reportingInstance() string {
