@@ -90,9 +90,19 @@ func (l *Loop) post(f func()) bool {
 // the loop goroutine itself deadlocks; code on the loop calls f directly.
 func (l *Loop) Do(f func()) error {
 	ran := make(chan struct{})
-	var finished bool
+	var perr *PanicError
 	if !l.post(func() {
-		defer close(ran)
+		finished := false
+		defer func() {
+			if !finished {
+				// Record the panic for the caller before it can wake up,
+				// then let the loop see it too.
+				perr = &PanicError{Value: recover(), Stack: debug.Stack()}
+				close(ran)
+				panic(perr)
+			}
+			close(ran)
+		}()
 		f()
 		finished = true
 	}) {
@@ -107,11 +117,8 @@ func (l *Loop) Do(f func()) error {
 			return ErrStopped
 		}
 	}
-	if !finished {
-		if err := l.Err(); err != nil {
-			return err
-		}
-		return ErrStopped
+	if perr != nil {
+		return perr
 	}
 	return nil
 }
@@ -182,6 +189,10 @@ func (l *Loop) finish(err error) error {
 func runOne(f func()) (perr *PanicError) {
 	defer func() {
 		if v := recover(); v != nil {
+			if pe, ok := v.(*PanicError); ok {
+				perr = pe // from Do, which recorded it first
+				return
+			}
 			perr = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
