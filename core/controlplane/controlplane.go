@@ -21,6 +21,7 @@ import (
 	"github.com/drydock-sim/drydock/core/controllers/eventttl"
 	"github.com/drydock-sim/drydock/core/controllers/gc"
 	"github.com/drydock-sim/drydock/core/controllers/namespace"
+	"github.com/drydock-sim/drydock/core/controllers/nodeipam"
 	"github.com/drydock-sim/drydock/core/controllers/nodelifecycle"
 	"github.com/drydock-sim/drydock/core/controllers/replicaset"
 	"github.com/drydock-sim/drydock/core/events"
@@ -46,6 +47,17 @@ type Config struct {
 	DecisionSink func(scheduler.Decision)
 	// OnError hears reconcile and watch failures.
 	OnError func(component string, err error)
+	// ClusterCIDR turns on the node IPAM controller (kube-controller-manager's
+	// --allocate-node-cidrs with --cluster-cidr): Nodes get spec.podCIDR(s)
+	// from it. Empty (the simulator): no pod CIDRs are allocated. Check the
+	// value with nodeipam.ParseCIDRs first: New reports a bad one through
+	// OnError and runs without the controller.
+	ClusterCIDR string
+	// Node CIDR mask sizes (0: 24 for IPv4, 64 for IPv6).
+	NodeCIDRMaskSizeIPv4 int
+	NodeCIDRMaskSizeIPv6 int
+	// ServiceCIDR is kept out of the pod CIDR pool where it overlaps.
+	ServiceCIDR string
 }
 
 // ControlPlane is the running set of components.
@@ -62,6 +74,8 @@ type ControlPlane struct {
 	GC            *gc.Controller
 	Namespaces    *namespace.Controller
 	EventTTL      *eventttl.Controller
+	// NodeIPAM is nil unless Config.ClusterCIDR is set.
+	NodeIPAM *nodeipam.Controller
 
 	scheduling bool // a ScheduleOne drain is queued on the loop
 }
@@ -104,6 +118,18 @@ func New(cfg Config) *ControlPlane {
 		Recorder: cfg.Recorder("namespace-controller"), Namespaces: inf[api.Namespaces]})
 	cp.EventTTL = eventttl.New(eventttl.Config{Client: cfg.Client, Clock: cfg.Clock,
 		Recorder: events.Discard, Events: inf[api.Events]})
+	if cfg.ClusterCIDR != "" {
+		ipam, err := nodeipam.New(nodeipam.Config{Client: cfg.Client, Clock: cfg.Clock, Recorder: cfg.Recorder("cidrAllocator"),
+			Nodes: inf[api.Nodes], ClusterCIDR: cfg.ClusterCIDR, ServiceCIDR: cfg.ServiceCIDR,
+			NodeCIDRMaskSizeIPv4: cfg.NodeCIDRMaskSizeIPv4, NodeCIDRMaskSizeIPv6: cfg.NodeCIDRMaskSizeIPv6})
+		if err != nil {
+			if cfg.OnError != nil {
+				cfg.OnError("nodeipam", err)
+			}
+		} else {
+			cp.NodeIPAM = ipam
+		}
+	}
 	if cfg.OnError != nil {
 		for _, c := range cp.runners() {
 			c.OnError = func(name, key string, err error) { cfg.OnError(name, err) }
@@ -162,8 +188,12 @@ func (cp *ControlPlane) wakeScheduler() {
 }
 
 func (cp *ControlPlane) runners() []*controller.Controller {
-	return []*controller.Controller{cp.ReplicaSets.Runner, cp.Deployments.Runner, cp.NodeLifecycle.Runner,
+	rs := []*controller.Controller{cp.ReplicaSets.Runner, cp.Deployments.Runner, cp.NodeLifecycle.Runner,
 		cp.NodeLifecycle.PodRunner, cp.Endpoints.Runner, cp.GC.Runner, cp.Namespaces.Runner, cp.EventTTL.Runner}
+	if cp.NodeIPAM != nil {
+		rs = append(rs, cp.NodeIPAM.Runner)
+	}
+	return rs
 }
 
 // binder carries out the scheduler's decisions through the API.
