@@ -53,6 +53,11 @@ type Attributes struct {
 	// and for patch: the authoriser looks up the stored object when it
 	// needs one).
 	Object runtime.Object
+	// Path is the URL path of a non-resource request (Resource empty), such
+	// as /version, /api, /apis, /healthz or /openapi/v3: every authenticated
+	// user may get the discovery and health paths, as Kubernetes'
+	// system:discovery and system:public-info-viewer roles allow.
+	Path string
 }
 
 // Authorizer decides whether a request may proceed. It returns nil to allow,
