@@ -81,7 +81,7 @@ func WriteBusybox(w io.Writer, busyboxPath string) error {
 			Env: []string{imagePath},
 			Cmd: []string{"sh"},
 		},
-		RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
+		RootFS:  ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
 		History: []ocispec.History{{Created: &epoch, CreatedBy: "drydock: busybox from " + busyboxPath}},
 	}
 	return WriteLayout(w, BusyboxRef, cfg, [][]byte{layer})
@@ -223,4 +223,3 @@ func WriteLayout(w io.Writer, ref string, cfg ocispec.Image, gzLayers [][]byte) 
 	}
 	return tw.Close()
 }
-
