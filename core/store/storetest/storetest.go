@@ -29,8 +29,9 @@
 //     from any fromRev in [1, c) returns ErrCompacted. Compacting at or below
 //     an earlier compaction is a no-op; compacting beyond the current
 //     revision is an error. Compaction never changes Get or List results.
-//     (etcd keeps the event at its compaction revision, so an etcd-backed
-//     store compacts etcd at c+1 to meet this.)
+//     (etcd refuses only watches starting below its compaction revision, so
+//     an etcd-backed store compacts etcd at c, which keeps the previous
+//     values the events after c need, and refuses fromRev < c itself.)
 //   - After cancel returns, the callback is not called again; cancel is
 //     idempotent.
 package storetest
