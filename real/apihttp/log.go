@@ -1,0 +1,180 @@
+package apihttp
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/real/auth"
+)
+
+// DefaultKubeletPort is the kubelet port used when a node does not report
+// status.daemonEndpoints.kubeletEndpoint.port.
+const DefaultKubeletPort = 10250
+
+// logParams are the pods/log query parameters passed on to the kubelet.
+var logParams = []string{"follow", "tailLines", "timestamps", "sinceSeconds", "sinceTime", "previous", "limitBytes"}
+
+// serveLog serves GET pods/{name}/log by proxying the kubelet's
+// /containerLogs/{ns}/{pod}/{container} on the pod's node.
+func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
+	if err := h.authorize(req.Context(), user, info, "get", nil); err != nil {
+		return err
+	}
+	q := req.URL.Query()
+	for _, p := range []string{"tailLines", "sinceSeconds", "limitBytes"} {
+		if v := q.Get(p); v != "" {
+			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 || (p != "tailLines" && n == 0) {
+				return apierrors.NewBadRequest(fmt.Sprintf("%s: invalid value %q", p, v))
+			}
+		}
+	}
+	obj, err := h.cfg.Server.Get(req.Context(), api.Pods, info.ns, info.name)
+	if err != nil {
+		return err
+	}
+	pod := obj.(*corev1.Pod)
+	container, err := logContainer(pod, q.Get("container"))
+	if err != nil {
+		return err
+	}
+	if pod.Spec.NodeName == "" {
+		return apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name))
+	}
+	nobj, err := h.cfg.Server.Get(req.Context(), api.Nodes, "", pod.Spec.NodeName)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return apierrors.NewBadRequest(fmt.Sprintf("node %s for pod %s does not exist", pod.Spec.NodeName, pod.Name))
+		}
+		return err
+	}
+	node := nobj.(*corev1.Node)
+	host := nodeAddress(node)
+	if host == "" {
+		return apierrors.NewBadRequest(fmt.Sprintf("node %s has no address", node.Name))
+	}
+	port := int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
+	if port <= 0 {
+		port = DefaultKubeletPort
+	}
+	if h.cfg.KubeletClient == nil {
+		return apierrors.NewServiceUnavailable("pods/log: the API server has no kubelet client configured")
+	}
+	kq := url.Values{}
+	for _, p := range logParams {
+		if v := q.Get(p); v != "" {
+			kq.Set(p, v)
+		}
+	}
+	u := url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(port)),
+		Path: "/containerLogs/" + pod.Namespace + "/" + pod.Name + "/" + container, RawQuery: kq.Encode()}
+	kreq, err := http.NewRequestWithContext(req.Context(), http.MethodGet, u.String(), nil)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	resp, err := h.cfg.KubeletClient.Do(kreq)
+	if err != nil {
+		return apierrors.NewServiceUnavailable(fmt.Sprintf("the kubelet of node %s did not answer: %v", node.Name, err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		text := strings.TrimSpace(string(msg))
+		if text == "" {
+			text = resp.Status
+		}
+		code := resp.StatusCode
+		if code < 400 {
+			code = http.StatusInternalServerError
+		}
+		return apierrors.NewGenericServerResponse(code, "GET", schema.GroupResource{Resource: "pods"}, pod.Name, text, 0, false)
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.Header().Set("Transfer-Encoding", "chunked")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				return nil
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if rerr != nil {
+			// EOF, or the kubelet or the client went away: headers are
+			// out, so the stream just ends, as kube-apiserver's does.
+			return nil
+		}
+	}
+}
+
+// logContainer picks the container pods/log reads: the one asked for, or the
+// pod's only container; otherwise 400 naming the choices, as Kubernetes.
+func logContainer(pod *corev1.Pod, name string) (string, error) {
+	if name != "" {
+		for _, c := range pod.Spec.Containers {
+			if c.Name == name {
+				return name, nil
+			}
+		}
+		for _, c := range pod.Spec.InitContainers {
+			if c.Name == name {
+				return name, nil
+			}
+		}
+		return "", apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", name, pod.Name))
+	}
+	if len(pod.Spec.Containers) == 1 {
+		return pod.Spec.Containers[0].Name, nil
+	}
+	if a := pod.Annotations["kubectl.kubernetes.io/default-container"]; a != "" {
+		for _, c := range pod.Spec.Containers {
+			if c.Name == a {
+				return a, nil
+			}
+		}
+	}
+	var names, inits []string
+	for _, c := range pod.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	for _, c := range pod.Spec.InitContainers {
+		inits = append(inits, c.Name)
+	}
+	msg := fmt.Sprintf("a container name must be specified for pod %s, choose one of: [%s]", pod.Name, strings.Join(names, " "))
+	if len(inits) > 0 {
+		msg += fmt.Sprintf(" or one of the init containers: [%s]", strings.Join(inits, " "))
+	}
+	return "", apierrors.NewBadRequest(msg)
+}
+
+// nodeAddress picks the address the API server reaches a kubelet at,
+// preferring InternalIP like kube-apiserver's default
+// --kubelet-preferred-address-types (after hostnames, which drydock's
+// nodes do not resolve).
+func nodeAddress(n *corev1.Node) string {
+	for _, t := range []corev1.NodeAddressType{corev1.NodeInternalIP, corev1.NodeExternalIP, corev1.NodeInternalDNS, corev1.NodeExternalDNS, corev1.NodeHostName} {
+		for _, a := range n.Status.Addresses {
+			if a.Type == t && a.Address != "" {
+				return a.Address
+			}
+		}
+	}
+	return ""
+}
