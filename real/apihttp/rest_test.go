@@ -128,7 +128,7 @@ func TestREST(t *testing.T) {
 			body: `{"metadata":{"labels":{"tier":"front"}}}`, code: 200, contains: []string{`"tier":"front"`, `"app":"web"`}},
 		{name: "strategic merge patch", method: "PATCH", path: "/apis/apps/v1/namespaces/default/deployments/web?fieldValidation=Strict",
 			ctype: "application/strategic-merge-patch+json",
-			body: `{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"busybox:2"}]}}}}`, code: 200,
+			body:  `{"spec":{"template":{"spec":{"containers":[{"name":"c","image":"busybox:2"}]}}}}`, code: 200,
 			contains: []string{`"image":"busybox:2"`, `"generation":2`}},
 		{name: "json patch", method: "PATCH", path: "/api/v1/namespaces/default/pods/p1", ctype: "application/json-patch+json",
 			body: `[{"op":"add","path":"/metadata/annotations","value":{"a":"b"}}]`, code: 200, contains: []string{`"a":"b"`}},
