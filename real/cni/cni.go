@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -31,8 +32,10 @@ import (
 	"sync"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
 	"github.com/coreos/go-iptables/iptables"
 
 	"github.com/drydock-sim/drydock/core/cri"
@@ -84,6 +87,8 @@ type Config struct {
 	// NoMasquerade leaves the masquerade rules out (for hosts whose pod
 	// network is routed from outside).
 	NoMasquerade bool
+	// PluginStderr receives the plugins' diagnostics (default os.Stderr).
+	PluginStderr io.Writer
 }
 
 // Network sets up and tears down pod networking. It is safe for
@@ -132,7 +137,14 @@ func New(cfg Config) (*Network, error) {
 			return nil, fmt.Errorf("cni: state dir: %w", err)
 		}
 	}
-	n.cni = libcni.NewCNIConfigWithCacheDir(cfg.PluginDirs, n.cacheDir(), nil)
+	stderr := cfg.PluginStderr
+	if stderr == nil {
+		stderr = os.Stderr
+	}
+	// An explicit Exec: libcni would otherwise set one lazily, racing
+	// between concurrent calls.
+	n.cni = libcni.NewCNIConfigWithCacheDir(cfg.PluginDirs, n.cacheDir(), &invoke.DefaultExec{
+		RawExec: &invoke.RawExec{Stderr: stderr}, PluginDecoder: version.PluginDecoder{}})
 	return n, nil
 }
 
