@@ -11,7 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/real/auth"
@@ -96,7 +96,22 @@ func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *reque
 		if code < 400 {
 			code = http.StatusInternalServerError
 		}
-		return apierrors.NewGenericServerResponse(code, "GET", schema.GroupResource{Resource: "pods"}, pod.Name, text, 0, false)
+		reason := metav1.StatusReasonInternalError
+		switch code {
+		case http.StatusBadRequest:
+			reason = metav1.StatusReasonBadRequest
+		case http.StatusNotFound:
+			reason = metav1.StatusReasonNotFound
+		case http.StatusForbidden:
+			reason = metav1.StatusReasonForbidden
+		case http.StatusUnauthorized:
+			reason = metav1.StatusReasonUnauthorized
+		case http.StatusServiceUnavailable:
+			reason = metav1.StatusReasonServiceUnavailable
+		}
+		// The kubelet's own message reaches the user, as with kube-apiserver.
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: int32(code), Reason: reason,
+			Message: text, Details: &metav1.StatusDetails{Name: pod.Name, Kind: "pods"}}}
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.Header().Set("Transfer-Encoding", "chunked")
