@@ -57,57 +57,74 @@ func agent(cmd string) error {
 }
 
 // TestAgentInNetns runs the network side in a separate process inside a
-// node namespace (ip netns exec), with no thread tricks: the bridge, the
-// pod veth and the masquerade rules land in the node's namespace and
-// nowhere else.
+// node namespace, with no thread tricks, started the two ways a node agent
+// can be put in a namespace: `ip netns exec` (which also gives it a mount
+// namespace of its own with a fresh /sys) and `nsenter --net` (which keeps
+// the host's mounts). The bridge, the pod veth and the masquerade rules land
+// in the node's namespace and nowhere else.
 func TestAgentInNetns(t *testing.T) {
-	netnstest.Require(t, "ip", "iptables", "/bin/busybox", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback")
-	tag := netnstest.Tag(t)
-	node := netnstest.New(t, "dd"+tag+"-node")
-	podNS := netnstest.New(t, "dd"+tag+"-pod")
-	state := filepath.Join(t.TempDir(), "node")
+	netnstest.Require(t, "ip", "nsenter", "iptables", "/bin/busybox", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback")
+	launchers := []struct {
+		name string
+		argv func(ns *netnstest.NS) []string
+	}{
+		{"ip netns exec", func(ns *netnstest.NS) []string { return []string{"ip", "netns", "exec", ns.Name} }},
+		{"nsenter", func(ns *netnstest.NS) []string { return []string{"nsenter", "--net=" + ns.Path} }},
+	}
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(cmd string) string {
-		t.Helper()
-		c := exec.Command("ip", "netns", "exec", node.Name, self)
-		c.Env = append(os.Environ(), "DRYDOCK_CNI_AGENT="+cmd, "STATE="+state, "PODCIDR=10.244.7.0/24",
-			"SANDBOX=sb-"+tag, "NETNS="+podNS.Path)
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("agent %s: %v\n%s", cmd, err, out)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() {
-		c := exec.Command("ip", "netns", "exec", node.Name, self)
-		c.Env = append(os.Environ(), "DRYDOCK_CNI_AGENT=teardown", "STATE="+state, "PODCIDR=10.244.7.0/24", "SANDBOX=sb-"+tag, "NETNS="+podNS.Path)
-		_ = c.Run()
-	})
-	ip := run("setup")
-	if ip != "10.244.7.2" {
-		t.Fatalf("agent setup printed %q, want 10.244.7.2", ip)
-	}
-	// The node reaches its pod over the bridge; the root namespace has no bridge.
-	node.Run(t, "/bin/busybox", "ping", "-c1", "-W3", ip)
-	if out := node.Run(t, "ip", "-4", "addr", "show", "dev", cni.DefaultBridge); !strings.Contains(out, "10.244.7.1/24") {
-		t.Errorf("bridge in node namespace:\n%s", out)
-	}
-	if _, err := exec.Command("ip", "link", "show", cni.DefaultBridge).CombinedOutput(); err == nil {
-		t.Errorf("bridge %s appeared in the test's own namespace", cni.DefaultBridge)
-	}
-	if out := node.Run(t, "iptables", "-t", "nat", "-S", "POSTROUTING"); !strings.Contains(out, "-j "+cni.MasqChain) {
-		t.Errorf("masquerade jump missing in node namespace:\n%s", out)
-	}
-	run("teardown")
-	if _, err := os.Stat(filepath.Join(state, "networks", cni.DefaultNetworkName, ip)); !os.IsNotExist(err) {
-		t.Errorf("address %s still allocated after teardown (%v)", ip, err)
-	}
-	run("cleanup")
-	if out, _ := node.Exec("iptables", "-t", "nat", "-S"); strings.Contains(out, cni.MasqChain) {
-		t.Errorf("masquerade rules left:\n%s", out)
+	for _, l := range launchers {
+		t.Run(l.name, func(t *testing.T) {
+			tag := netnstest.Tag(t)
+			node := netnstest.New(t, "dd"+tag+"-node")
+			podNS := netnstest.New(t, "dd"+tag+"-pod")
+			state := filepath.Join(t.TempDir(), "node")
+			agentCmd := func(cmd string) *exec.Cmd {
+				argv := append(l.argv(node), self)
+				c := exec.Command(argv[0], argv[1:]...)
+				c.Env = append(os.Environ(), "DRYDOCK_CNI_AGENT="+cmd, "STATE="+state, "PODCIDR=10.244.7.0/24",
+					"SANDBOX=sb-"+tag, "NETNS="+podNS.Path)
+				return c
+			}
+			run := func(cmd string) string {
+				t.Helper()
+				out, err := agentCmd(cmd).CombinedOutput()
+				if err != nil {
+					t.Fatalf("agent %s: %v\n%s", cmd, err, out)
+				}
+				return string(out)
+			}
+			t.Cleanup(func() { _ = agentCmd("teardown").Run() })
+			ip := run("setup")
+			if ip != "10.244.7.2" {
+				t.Fatalf("agent setup printed %q, want 10.244.7.2", ip)
+			}
+			// The node reaches its pod over the bridge; the test's own
+			// namespace has no such bridge.
+			node.Run(t, "/bin/busybox", "ping", "-c1", "-W3", ip)
+			if out := node.Run(t, "ip", "-4", "addr", "show", "dev", cni.DefaultBridge); !strings.Contains(out, "10.244.7.1/24") {
+				t.Errorf("bridge in node namespace:\n%s", out)
+			}
+			if _, err := exec.Command("ip", "link", "show", cni.DefaultBridge).CombinedOutput(); err == nil {
+				t.Errorf("bridge %s appeared in the test's own namespace", cni.DefaultBridge)
+			}
+			if out := node.Run(t, "iptables", "-t", "nat", "-S", "POSTROUTING"); !strings.Contains(out, "-j "+cni.MasqChain) {
+				t.Errorf("masquerade jump missing in node namespace:\n%s", out)
+			}
+			run("teardown")
+			if _, err := os.Stat(filepath.Join(state, "networks", cni.DefaultNetworkName, ip)); !os.IsNotExist(err) {
+				t.Errorf("address %s still allocated after teardown (%v)", ip, err)
+			}
+			run("cleanup")
+			if out, _ := node.Exec("iptables", "-t", "nat", "-S"); strings.Contains(out, cni.MasqChain) {
+				t.Errorf("masquerade rules left:\n%s", out)
+			}
+			if out, err := node.Exec("ip", "link", "show", cni.DefaultBridge); err == nil {
+				t.Errorf("bridge left:\n%s", out)
+			}
+		})
 	}
 }
 

@@ -84,9 +84,10 @@ type Config struct {
 	// PortMap adds the portmap plugin to the chain (hostPort support,
 	// with port mappings from the portMappings capability).
 	PortMap bool
-	// NoMasquerade leaves the masquerade rules out (for hosts whose pod
-	// network is routed from outside).
-	NoMasquerade bool
+	// NoHostRules leaves the node's iptables rules and sysctls alone (no
+	// masquerade chain, bridge-nf-call-iptables untouched): for hosts whose
+	// pod network is routed from outside, or where they are managed elsewhere.
+	NoHostRules bool
 	// PluginStderr receives the plugins' diagnostics (default os.Stderr).
 	PluginStderr io.Writer
 }
@@ -197,8 +198,11 @@ func (n *Network) SetPodCIDRs(cidrs []string) error {
 	if err := writeFileAtomic(n.ConfListPath(), raw); err != nil {
 		return fmt.Errorf("cni: %w", err)
 	}
-	if !n.cfg.NoMasquerade {
+	if !n.cfg.NoHostRules {
 		if err := n.syncMasquerade(pods); err != nil {
+			return err
+		}
+		if err := bridgeNetfilter(); err != nil {
 			return err
 		}
 	}
@@ -346,7 +350,8 @@ func sandboxIP(res types.Result) (string, error) {
 // back to host-local. It uses the configuration the sandbox was set up
 // with (from libcni's cache) so it works across pod CIDR changes and
 // restarts; netnsPath may be empty or gone (only the address is released).
-// Tearing down an unknown sandbox is not an error.
+// Tearing down an unknown sandbox is not an error (before SetPodCIDRs, a
+// sandbox without a cached result is taken as never set up).
 func (n *Network) TearDown(ctx context.Context, sandboxID, netnsPath string, sb *cri.SandboxConfig) error {
 	if sandboxID == "" {
 		return errors.New("cni: TearDown needs a sandbox ID")
@@ -370,7 +375,9 @@ func (n *Network) TearDown(ctx context.Context, sandboxID, netnsPath string, sb 
 		}
 	}
 	if list == nil {
-		return ErrNotReady
+		// Neither set up by this state dir nor configurable yet: nothing
+		// of ours to undo.
+		return nil
 	}
 	if err := n.cni.DelNetworkList(ctx, list, rt); err != nil {
 		return fmt.Errorf("cni: tear down sandbox %s: %w", sandboxID, err)
@@ -470,6 +477,25 @@ func (n *Network) Cleanup() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// bridgeNetfilter makes bridged pod-to-pod traffic pass iptables, which
+// service rules need when client and backend share the node's bridge (the
+// kubelet's kubenet required the same). Where br_netfilter is not loaded
+// the setting is absent and nothing is done.
+func bridgeNetfilter() error {
+	const path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	cur, err := os.ReadFile(path)
+	if err != nil {
+		return nil // no br_netfilter: bridged traffic skips iptables
+	}
+	if strings.TrimSpace(string(cur)) == "1" {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
+		return fmt.Errorf("cni: enable %s: %w", path, err)
+	}
+	return nil
 }
 
 func writeFileAtomic(path string, data []byte) error {

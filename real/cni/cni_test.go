@@ -29,7 +29,7 @@ func TestNewErrors(t *testing.T) {
 }
 
 func TestNotReadyUntilPodCIDR(t *testing.T) {
-	n, err := New(Config{StateDir: t.TempDir(), NoMasquerade: true})
+	n, err := New(Config{StateDir: t.TempDir(), NoHostRules: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,6 +38,9 @@ func TestNotReadyUntilPodCIDR(t *testing.T) {
 	}
 	if _, err := n.SetUp(context.Background(), "sb1", "/var/run/netns/none", nil); !errors.Is(err, ErrNotReady) {
 		t.Errorf("SetUp = %v, want ErrNotReady", err)
+	}
+	if err := n.TearDown(context.Background(), "never-set-up", "", nil); err != nil {
+		t.Errorf("TearDown of an unknown sandbox before SetPodCIDRs = %v, want nil", err)
 	}
 	for _, bad := range [][]string{nil, {"10.244.1.0"}, {"10.244.1.0/31"}} {
 		if err := n.SetPodCIDRs(bad); err == nil {
@@ -69,7 +72,7 @@ func TestConfList(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.StateDir = t.TempDir()
-			tc.cfg.NoMasquerade = true
+			tc.cfg.NoHostRules = true
 			n, err := New(tc.cfg)
 			if err != nil {
 				t.Fatal(err)
