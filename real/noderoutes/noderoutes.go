@@ -278,3 +278,7 @@ func (r *Reconciler) Cleanup() error {
 	}
 	return nil
 }
+
+// SyncNodes is Sync over Node objects (see NodesFrom), for a node agent
+// feeding it from its Node cache.
+func (r *Reconciler) SyncNodes(nodes []*corev1.Node) error { return r.Sync(NodesFrom(nodes)) }

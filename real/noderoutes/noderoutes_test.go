@@ -131,6 +131,18 @@ func TestSync(t *testing.T) {
 			t.Errorf("%s: routes = %q, want %q", s.name, got, s.want)
 		}
 	}
+	// From Node objects, as the node agent feeds it.
+	err = r.SyncNodes([]*corev1.Node{
+		{ObjectMeta: metav1.ObjectMeta{Name: "me"}, Spec: corev1.NodeSpec{PodCIDR: "10.244.0.0/24", PodCIDRs: []string{"10.244.0.0/24"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "d"}, Spec: corev1.NodeSpec{PodCIDR: "10.244.3.0/24", PodCIDRs: []string{"10.244.3.0/24"}},
+			Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "192.168.50.6"}}}},
+	})
+	if err != nil {
+		t.Errorf("SyncNodes: %v", err)
+	}
+	if got := routes(t, ns, "proto", "210"); got != "10.244.3.0/24 via 192.168.50.6 dev dummy0" {
+		t.Errorf("after SyncNodes: %q", got)
+	}
 	if err := r.Cleanup(); err != nil {
 		t.Fatalf("Cleanup: %v", err)
 	}
