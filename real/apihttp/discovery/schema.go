@@ -19,7 +19,6 @@ const (
 	extAction        = "x-kubernetes-action"
 	extPatchStrategy = "x-kubernetes-patch-strategy"
 	extPatchMergeKey = "x-kubernetes-patch-merge-key"
-	extIntOrString   = "x-kubernetes-int-or-string"
 	extPreserve      = "x-kubernetes-preserve-unknown-fields"
 )
 
@@ -105,9 +104,10 @@ func (b *schemaBuilder) component(t reflect.Type) string {
 		*s = spec.Schema{SchemaProps: spec.SchemaProps{OneOf: []spec.Schema{typed("string", ""), typed("number", "")}}}
 		s.Description = "Quantity is a fixed-point representation of a number, in the serialization format of resource.Quantity (\"100m\", \"1Gi\")."
 	case intOrStringType:
-		*s = typed("string", "int-or-string")
+		// As Kubernetes publishes it in OpenAPI v3: no type, one of two.
+		*s = spec.Schema{SchemaProps: spec.SchemaProps{Format: "int-or-string",
+			OneOf: []spec.Schema{typed("integer", ""), typed("string", "")}}}
 		s.Description = "IntOrString is a type that can hold an int32 or a string."
-		s.AddExtension(extIntOrString, true)
 	case rawExtType, fieldsV1Type:
 		*s = typed("object", "")
 	default:
