@@ -168,7 +168,7 @@ func New(cfg Config) (*Controller, error) {
 // seen marks a node's recorded CIDRs as used at once (so a relist rebuilds
 // the pool before any allocation runs) and queues the node.
 func (c *Controller) seen(n *corev1.Node) {
-	if len(n.Spec.PodCIDRs) > 0 && n.DeletionTimestamp == nil {
+	if len(podCIDRsOf(n)) > 0 && n.DeletionTimestamp == nil {
 		// An error here is reported by the reconcile, which retries.
 		_ = c.occupy(n)
 	}
@@ -196,7 +196,7 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 		c.release(key)
 		return controller.Result{}, nil
 	}
-	if len(n.Spec.PodCIDRs) > 0 {
+	if len(podCIDRsOf(n)) > 0 {
 		return controller.Result{}, c.occupy(n)
 	}
 	cidrs, had := c.held[key]
@@ -251,8 +251,9 @@ func strs(ps []netip.Prefix) []string {
 
 // occupy makes what the pool holds for n match n.spec.podCIDRs.
 func (c *Controller) occupy(n *corev1.Node) error {
-	want := make([]netip.Prefix, len(n.Spec.PodCIDRs))
-	for i, s := range n.Spec.PodCIDRs {
+	cidrs := podCIDRsOf(n)
+	want := make([]netip.Prefix, len(cidrs))
+	for i, s := range cidrs {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			return fmt.Errorf("node %s: spec.podCIDRs[%d]: %q is not a CIDR", n.Name, i, s)
@@ -275,6 +276,15 @@ func (c *Controller) occupy(n *corev1.Node) error {
 	}
 	c.held[n.Name] = want
 	return nil
+}
+
+// podCIDRsOf is spec.podCIDRs, or the older single spec.podCIDR when only
+// that is set (Kubernetes' API conversion fills one from the other).
+func podCIDRsOf(n *corev1.Node) []string {
+	if len(n.Spec.PodCIDRs) == 0 && n.Spec.PodCIDR != "" {
+		return []string{n.Spec.PodCIDR}
+	}
+	return n.Spec.PodCIDRs
 }
 
 // release gives back whatever node name holds.

@@ -19,8 +19,10 @@ import (
 type step struct {
 	add     string   // create this node
 	cidrs   []string // ... with these spec.podCIDRs already set
+	single  string   // ... or with only the older spec.podCIDR set
 	del     string   // delete this node
 	advance time.Duration
+	stop    bool // shut the controller down (nodes added now wait for a restart)
 	restart bool // build a new controller (and informer) over the same API
 }
 
@@ -28,7 +30,10 @@ func add(name string, cidrs ...string) step { return step{add: name, cidrs: cidr
 func del(name string) step                  { return step{del: name} }
 func wait(d time.Duration) step             { return step{advance: d} }
 
-var restart = step{restart: true}
+var (
+	restart = step{restart: true}
+	stop    = step{stop: true}
+)
 
 func TestAllocation(t *testing.T) {
 	cases := []struct {
@@ -59,6 +64,12 @@ func TestAllocation(t *testing.T) {
 			steps: []step{add("a"), add("b"), del("a"), restart, add("c"), add("d")},
 			want:  map[string][]string{"b": {"10.244.1.0/24"}, "c": {"10.244.0.0/24"}, "d": {"10.244.2.0/24"}},
 			free:  []int{253},
+		},
+		{
+			name:  "restart: every listed allocation is marked before the first new one",
+			steps: []step{add("z", "10.244.0.0/24"), stop, add("a"), restart},
+			want:  map[string][]string{"z": {"10.244.0.0/24"}, "a": {"10.244.1.0/24"}},
+			free:  []int{254},
 		},
 		{
 			name: "full range: CIDRNotAvailable, retried with backoff once a node leaves",
@@ -102,6 +113,12 @@ func TestAllocation(t *testing.T) {
 			wantErr: "failed to mark cidr[192.168.7.0/24] at idx [0] as occupied for node: x: cidr 192.168.7.0/24 is out the range of cluster cidr 10.244.0.0/16",
 		},
 		{
+			name:  "a node with only the older spec.podCIDR keeps it",
+			steps: []step{{add: "old", single: "10.244.0.0/24"}, add("new")},
+			want:  map[string][]string{"old": {"podCIDR only: 10.244.0.0/24"}, "new": {"10.244.1.0/24"}},
+			free:  []int{254},
+		},
+		{
 			name:  "two nodes claiming one subnet keep it used until both are gone",
 			cfg:   Config{ClusterCIDR: "10.5.0.0/23"},
 			steps: []step{add("a", "10.5.0.0/24"), add("b", "10.5.0.0/24"), del("a"), add("c"), del("b"), del("c"), add("d")},
@@ -128,12 +145,17 @@ func TestAllocation(t *testing.T) {
 			for _, s := range tc.steps {
 				switch {
 				case s.add != "":
-					h.Create(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: s.add},
-						Spec: corev1.NodeSpec{PodCIDRs: s.cidrs, PodCIDR: first(s.cidrs)}})
+					spec := corev1.NodeSpec{PodCIDRs: s.cidrs, PodCIDR: first(s.cidrs)}
+					if s.single != "" {
+						spec.PodCIDR = s.single
+					}
+					h.Create(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: s.add}, Spec: spec})
 				case s.del != "":
 					if _, _, err := h.API.Delete(context.Background(), api.Nodes, "", s.del, metav1.DeleteOptions{}); err != nil {
 						t.Fatalf("delete %s: %v", s.del, err)
 					}
+				case s.stop:
+					c.Runner.Queue.ShutDown()
 				case s.restart:
 					c.Runner.Queue.ShutDown()
 					c = build()
@@ -147,7 +169,9 @@ func TestAllocation(t *testing.T) {
 			for _, o := range h.List(api.Nodes, "", "") {
 				n := o.(*corev1.Node)
 				got[n.Name] = n.Spec.PodCIDRs
-				if first(n.Spec.PodCIDRs) != n.Spec.PodCIDR {
+				if n.Spec.PodCIDRs == nil && n.Spec.PodCIDR != "" {
+					got[n.Name] = []string{"podCIDR only: " + n.Spec.PodCIDR}
+				} else if first(n.Spec.PodCIDRs) != n.Spec.PodCIDR {
 					t.Errorf("node %s: podCIDR %q is not podCIDRs[0] of %v", n.Name, n.Spec.PodCIDR, n.Spec.PodCIDRs)
 				}
 			}
