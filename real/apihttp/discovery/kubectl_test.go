@@ -115,7 +115,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: "the server could not find the requested resource"})
 	}
 	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/namespaces/default/pods":
+	case r.Method == http.MethodGet && (r.URL.Path == "/api/v1/namespaces/default/pods" || r.URL.Path == "/api/v1/pods"):
 		pl := &corev1.PodList{TypeMeta: metav1.TypeMeta{Kind: "PodList", APIVersion: "v1"}, ListMeta: metav1.ListMeta{ResourceVersion: "42"}}
 		for _, o := range f.pods {
 			pl.Items = append(pl.Items, *o.(*corev1.Pod))
@@ -274,6 +274,8 @@ func TestKubectl(t *testing.T) {
 		{"kubectl-get-pods-wide", []string{"get", "po", "-n", "default", "-o", "wide"}},
 		{"kubectl-get-nodes-wide", []string{"get", "nodes", "-o", "wide"}},
 		{"kubectl-get-pods-sorted", []string{"get", "pods", "-n", "default", "--sort-by", ".metadata.name"}},
+		// NAMESPACE comes from each row's PartialObjectMetadata.
+		{"kubectl-get-pods-all-namespaces", []string{"get", "pods", "-A"}},
 		{"kubectl-api-resources", []string{"api-resources"}},
 	} {
 		t.Run(c.golden, func(t *testing.T) {
