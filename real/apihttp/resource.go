@@ -125,7 +125,7 @@ func (h *handler) table(req *http.Request, r *api.Resource, objs []api.Object, o
 	default:
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("includeObject must be one of None, Metadata or Object, got %q", io))
 	}
-	t, err := h.cfg.Table(r, objs, tables.Options{IncludeObject: io, Now: h.cfg.Now()})
+	t, err := h.cfg.Table(r, objs, tables.Options{Wide: true, IncludeObject: io, Now: h.cfg.Now()})
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
