@@ -41,9 +41,10 @@ type Options struct {
 	// GitCommit and BuildDate reported by /version (optional).
 	GitCommit string
 	BuildDate string
-	// DeleteCollection advertises the deletecollection verb on every resource;
-	// set it only when the REST handler serves DELETE on collections.
-	DeleteCollection bool
+	// OmitDeleteCollection leaves the deletecollection verb (DELETE on a
+	// collection) out of discovery and OpenAPI, for a REST layer that does
+	// not serve it. real/apihttp serves it, as Kubernetes does.
+	OmitDeleteCollection bool
 }
 
 type handler struct {

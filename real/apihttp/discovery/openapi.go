@@ -241,7 +241,7 @@ func (h *handler) groupVersionDoc(gv schema.GroupVersion) (*spec3.OpenAPI, error
 		create.RequestBody = &spec3.RequestBody{RequestBodyProps: spec3.RequestBodyProps{Required: true, Content: jsonContent(kindName)}}
 		create.Responses = responses(map[int]string{200: "OK", 201: "Created", 202: "Accepted"}, jsonContent(kindName))
 		coll := &spec3.Path{PathProps: spec3.PathProps{Get: list, Post: create}}
-		if h.opts.DeleteCollection {
+		if !h.opts.OmitDeleteCollection {
 			dc := operation(id("deleteCollection", ""), tag, "deletecollection", gvk,
 				withParams(scopeParams, append(listParams, paramPretty, paramDryRun, paramGrace, paramPropagation)...))
 			dc.Description = "delete collection of " + r.Kind

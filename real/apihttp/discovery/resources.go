@@ -143,7 +143,7 @@ func resourcesIn(resources []*api.Resource, gv schema.GroupVersion) []*api.Resou
 
 // verbs of a main resource.
 func (h *handler) verbs() []string {
-	if h.opts.DeleteCollection {
+	if !h.opts.OmitDeleteCollection {
 		return []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 	}
 	return []string{"create", "delete", "get", "list", "patch", "update", "watch"}
