@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stypes "k8s.io/apimachinery/pkg/types"
@@ -51,6 +53,7 @@ type fakeAPI struct {
 	now       time.Time
 	pods      []api.Object
 	nodes     []api.Object
+	extra     map[*api.Resource][]api.Object // lists of other resources
 
 	mu       sync.Mutex
 	requests []string // "GET /api/v1/..?query"
@@ -168,9 +171,34 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Kind, p.APIVersion = "Pod", "v1"
 		writeObj(w, http.StatusOK, &p)
+	case r.Method == http.MethodGet && f.collection(r.URL.Path) != nil:
+		res := f.collection(r.URL.Path)
+		objs := f.extra[res]
+		list := res.NewList()
+		items := make([]runtime.Object, len(objs))
+		for i, o := range objs {
+			items[i] = o
+		}
+		if err := meta.SetList(list, items); err != nil {
+			f.t.Errorf("list of %s: %v", res.Name, err)
+		}
+		list.GetObjectKind().SetGroupVersionKind(res.GroupVersion().WithKind(res.ListKind))
+		f.list(w, r, res, objs, list)
 	default:
 		notFound()
 	}
+}
+
+// collection returns the resource whose list path (in namespace default, or
+// cluster-wide) path is.
+func (f *fakeAPI) collection(path string) *api.Resource {
+	for _, res := range api.All {
+		prefix := gvPath(res.GroupVersion())
+		if path == prefix+"/"+res.Name || (res.Namespaced && path == prefix+"/namespaces/default/"+res.Name) {
+			return res
+		}
+	}
+	return nil
 }
 
 func fixedPod(name string, created time.Time, mutate func(*corev1.Pod)) *corev1.Pod {
@@ -206,6 +234,16 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 						ExitCode: 1, FinishedAt: metav1.NewTime(now.Add(-2 * time.Minute))}}}
 			}),
 		},
+		extra: map[*api.Resource][]api.Object{
+			api.Services: {&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default",
+				CreationTimestamp: metav1.NewTime(now.Add(-72 * time.Hour))},
+				Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIPs: []string{"10.96.0.1"},
+					Ports: []corev1.ServicePort{{Port: 443, Protocol: corev1.ProtocolTCP}}}}},
+			api.Deployments: {&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default",
+				CreationTimestamp: metav1.NewTime(now.Add(-2 * time.Hour))},
+				Spec:   appsv1.DeploymentSpec{Replicas: ptrInt32(2)},
+				Status: appsv1.DeploymentStatus{ReadyReplicas: 1, UpdatedReplicas: 2, AvailableReplicas: 1}}},
+		},
 		nodes: []api.Object{
 			&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1", CreationTimestamp: metav1.NewTime(now.Add(-72 * time.Hour)),
 				Labels: map[string]string{"node-role.kubernetes.io/control-plane": ""}},
@@ -217,6 +255,8 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		},
 	}
 }
+
+func ptrInt32(v int32) *int32 { return &v }
 
 type kubectlRunner struct {
 	bin, server, cacheDir, home string
@@ -277,6 +317,8 @@ func TestKubectl(t *testing.T) {
 		// NAMESPACE comes from each row's PartialObjectMetadata.
 		{"kubectl-get-pods-all-namespaces", []string{"get", "pods", "-A"}},
 		{"kubectl-api-resources", []string{"api-resources"}},
+		// "all" is the category discovery advertises.
+		{"kubectl-get-all", []string{"get", "all", "-n", "default"}},
 	} {
 		t.Run(c.golden, func(t *testing.T) {
 			out, errOut, err := k.run(t, "", c.args...)
@@ -292,7 +334,7 @@ func TestKubectl(t *testing.T) {
 	if len(fake.seen("GET /version")) == 0 {
 		t.Error("kubectl never asked for /version")
 	}
-	if got := fake.seen("GET /apis/apps/v1"); len(got) != 0 {
+	if got := fake.seen("GET /apis/apps/v1?"); len(got) != 0 || len(fake.seen("GET /apis/apps/v1")) != len(fake.seen("GET /apis/apps/v1/")) {
 		t.Errorf("kubectl fetched per-group discovery %v despite aggregated discovery", got)
 	}
 	if got := fake.seen("GET /api/v1/namespaces/default/pods?"); len(got) == 0 {
