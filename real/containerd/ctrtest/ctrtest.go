@@ -21,6 +21,7 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
@@ -94,11 +95,21 @@ func Purge(c *client.Client, ns string) error {
 	ctrs, err := c.Containers(ctx)
 	errs = append(errs, err)
 	for _, ctr := range ctrs {
-		if task, err := ctr.Task(ctx, nil); err == nil {
+		var fifos string
+		attach := func(fs *cio.FIFOSet) (cio.IO, error) {
+			if fs.Stdout != "" {
+				fifos = filepath.Dir(fs.Stdout)
+			}
+			return noIO{fs.Config}, nil
+		}
+		if task, err := ctr.Task(ctx, attach); err == nil {
 			_, err := task.Delete(ctx, client.WithProcessKill)
 			if err != nil && !errdefs.IsNotFound(err) {
 				errs = append(errs, err)
 			}
+		}
+		if fifos != "" && strings.HasPrefix(fifos, "/run/containerd/fifo/") {
+			errs = append(errs, os.RemoveAll(fifos)) // left by a runtime that let go of the task
 		}
 		if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, err)
@@ -128,6 +139,14 @@ func Purge(c *client.Client, ns string) error {
 	errs = append(errs, RemoveCgroups(ns))
 	return errors.Join(errs...)
 }
+
+// noIO is a task IO that copies nothing.
+type noIO struct{ cfg cio.Config }
+
+func (n noIO) Config() cio.Config { return n.cfg }
+func (noIO) Cancel()              {}
+func (noIO) Wait()                {}
+func (noIO) Close() error         { return nil }
 
 // removeSnapshots removes every snapshot, children before parents.
 func removeSnapshots(ctx context.Context, sn snapshots.Snapshotter) error {

@@ -1,0 +1,413 @@
+// Package containerd is the node's container runtime in real mode: a
+// cri.Runtime over a containerd daemon, in a containerd namespace of its own.
+//
+// A pod sandbox is a network namespace the runtime creates and bind-mounts
+// (there is no pause image: containers join the namespace through the OCI
+// spec's namespace path), networked by a Network (CNI in real/cni, Loopback
+// in tests), and recorded as a containerd container that is never started.
+// Containers are containerd containers with a runc task; their stdout and
+// stderr go to log files in Kubernetes' CRI format under
+// <LogRoot>/<namespace>_<pod>_<uid>/<container>/<restart>.log.
+//
+// Every cri call returns at once and runs in a goroutine; its done callback
+// and container events are handed to Config.Post, so they run on the
+// caller's loop. State is kept in containerd (labels and an extension on
+// each containerd container), so a new Runtime over the same namespace finds
+// the sandboxes and containers of the one before it, reattaches to running
+// containers' output and watches their exits.
+package containerd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/typeurl/v2"
+
+	"github.com/drydock-sim/drydock/core/cri"
+)
+
+// Defaults of Config.
+const (
+	DefaultNamespace   = "drydock"
+	DefaultLogRoot     = "/var/log/pods"
+	DefaultNetnsDir    = "/var/run/netns"
+	DefaultStateDir    = "/var/lib/drydock/runtime"
+	DefaultRuntimeName = "io.containerd.runc.v2"
+	DefaultSnapshotter = "overlayfs"
+	DefaultResolvConf  = "/etc/resolv.conf"
+)
+
+// Config sets up a Runtime.
+type Config struct {
+	// Client is a connected containerd client; the caller closes it after
+	// the Runtime.
+	Client *client.Client
+	// Namespace is the containerd namespace (default "drydock").
+	Namespace string
+	// Post runs f on the caller's loop, in order. Required.
+	Post func(f func())
+	// Network sets up sandbox networking. Required.
+	Network Network
+	// LogRoot is where container logs go (default /var/log/pods).
+	LogRoot string
+	// NetnsDir is where sandbox network namespaces are bind-mounted
+	// (default /var/run/netns), as drydock-<Namespace>-<sandbox ID prefix>.
+	NetnsDir string
+	// StateDir holds each sandbox's hosts, hostname and resolv.conf files
+	// (default /var/lib/drydock/runtime).
+	StateDir string
+	// RuntimeName is containerd's runtime for tasks (default io.containerd.runc.v2).
+	RuntimeName string
+	// Snapshotter for container root filesystems (default overlayfs).
+	Snapshotter string
+	// ClusterDNS and ClusterDomain make each pod's resolv.conf as the
+	// kubelet does for dnsPolicy ClusterFirst (nameservers, search
+	// <ns>.svc.<domain> svc.<domain> <domain>, options ndots:5). With no
+	// ClusterDNS, pods get a copy of HostResolvConf (dnsPolicy Default).
+	ClusterDNS    []string
+	ClusterDomain string
+	// HostResolvConf is the node's resolv.conf (default /etc/resolv.conf).
+	HostResolvConf string
+}
+
+// Runtime is a cri.Runtime over containerd. Use New; Close when done.
+type Runtime struct {
+	cfg     Config
+	client  *client.Client
+	ctx     context.Context // carries the namespace; canceled by Close
+	cancel  context.CancelFunc
+	version string
+	wg      sync.WaitGroup
+
+	mu         sync.Mutex
+	handler    func(cri.ContainerEvent)
+	sandboxes  map[string]*sandbox
+	containers map[string]*container
+}
+
+var _ cri.Runtime = (*Runtime)(nil)
+
+// Labels and the extension the runtime keeps its state in.
+const (
+	labelKind       = "drydock.io/kind" // "sandbox" or "container"
+	labelState      = "drydock.io/state"
+	labelNetns      = "drydock.io/netns"
+	labelIP         = "drydock.io/ip"
+	labelSandbox    = "drydock.io/sandbox"
+	labelStartedAt  = "drydock.io/started-at"
+	labelFinishedAt = "drydock.io/finished-at"
+	labelExitCode   = "drydock.io/exit-code"
+	labelReason     = "drydock.io/reason"
+	labelMessage    = "drydock.io/message"
+	extMeta         = "drydock.io/meta"
+	typeMeta        = "drydock.io/meta.v1"
+
+	kindSandbox   = "sandbox"
+	kindContainer = "container"
+)
+
+// New connects the runtime to containerd and loads what an earlier runtime
+// left in the namespace.
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	if cfg.Client == nil || cfg.Post == nil || cfg.Network == nil {
+		return nil, errors.New("containerd runtime: Config.Client, Post and Network are required")
+	}
+	def := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	def(&cfg.Namespace, DefaultNamespace)
+	def(&cfg.LogRoot, DefaultLogRoot)
+	def(&cfg.NetnsDir, DefaultNetnsDir)
+	def(&cfg.StateDir, DefaultStateDir)
+	def(&cfg.RuntimeName, DefaultRuntimeName)
+	def(&cfg.Snapshotter, DefaultSnapshotter)
+	def(&cfg.HostResolvConf, DefaultResolvConf)
+	def(&cfg.ClusterDomain, "cluster.local")
+
+	nctx := namespaces.WithNamespace(context.Background(), cfg.Namespace)
+	v, err := cfg.Client.Version(withTimeout(ctx, nctx))
+	if err != nil {
+		return nil, fmt.Errorf("containerd runtime: containerd version: %w", err)
+	}
+	if err := cfg.Client.NamespaceService().Create(nctx, cfg.Namespace, nil); err != nil && !errdefs.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("containerd runtime: namespace %s: %w", cfg.Namespace, err)
+	}
+	rctx, cancel := context.WithCancel(nctx)
+	r := &Runtime{cfg: cfg, client: cfg.Client, ctx: rctx, cancel: cancel, version: v.Version,
+		sandboxes: map[string]*sandbox{}, containers: map[string]*container{}}
+	if err := r.recover(ctx); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("containerd runtime: load state: %w", err)
+	}
+	return r, nil
+}
+
+// withTimeout gives nctx (which carries the namespace) the deadline and
+// cancellation of ctx.
+func withTimeout(ctx, nctx context.Context) context.Context {
+	c, cancel := context.WithCancel(nctx)
+	context.AfterFunc(ctx, cancel)
+	return c
+}
+
+// Close stops the runtime's goroutines. Containers keep running; a new
+// Runtime over the namespace picks them up.
+func (r *Runtime) Close() error {
+	r.cancel()
+	r.mu.Lock()
+	for _, c := range r.containers {
+		if c.killTimer != nil {
+			c.killTimer.Stop()
+		}
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	return nil
+}
+
+// Namespace is the containerd namespace the runtime works in.
+func (r *Runtime) Namespace() string { return r.cfg.Namespace }
+
+// Version implements cri.Runtime.
+func (r *Runtime) Version() (string, string) { return "containerd", r.version }
+
+// SetEventHandler implements cri.Runtime.
+func (r *Runtime) SetEventHandler(h func(cri.ContainerEvent)) {
+	r.mu.Lock()
+	r.handler = h
+	r.mu.Unlock()
+}
+
+// emit posts ev to the event handler.
+func (r *Runtime) emit(ev cri.ContainerEvent) {
+	r.cfg.Post(func() {
+		r.mu.Lock()
+		h := r.handler
+		r.mu.Unlock()
+		if h != nil {
+			h(ev)
+		}
+	})
+}
+
+// async runs f in a goroutine the runtime waits for on Close.
+func (r *Runtime) async(f func()) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		f()
+	}()
+}
+
+func newID() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// rawAny is a typeurl.Any holding JSON.
+type rawAny struct {
+	url   string
+	value []byte
+}
+
+func (a *rawAny) GetTypeUrl() string { return a.url }
+func (a *rawAny) GetValue() []byte   { return a.value }
+
+// withMeta stores v as JSON in the container's extension.
+func withMeta(v any) client.NewContainerOpts {
+	return func(_ context.Context, _ *client.Client, c *containers.Container) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if c.Extensions == nil {
+			c.Extensions = map[string]typeurl.Any{}
+		}
+		c.Extensions[extMeta] = &rawAny{url: typeMeta, value: b}
+		return nil
+	}
+}
+
+func readMeta(info containers.Container, v any) error {
+	a, ok := info.Extensions[extMeta]
+	if !ok {
+		return fmt.Errorf("containerd container %s has no %s extension", info.ID, extMeta)
+	}
+	return json.Unmarshal(a.GetValue(), v)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// recover loads sandboxes and containers from containerd labels.
+func (r *Runtime) recover(ctx context.Context) error {
+	cctx := withTimeout(ctx, r.ctx)
+	list, err := r.client.Containers(cctx, `labels."`+labelKind+`"`)
+	if err != nil {
+		return err
+	}
+	var ctrs []*container
+	for _, ctr := range list {
+		info, err := ctr.Info(cctx)
+		if err != nil {
+			if errdefs.IsNotFound(err) {
+				continue
+			}
+			return err
+		}
+		switch info.Labels[labelKind] {
+		case kindSandbox:
+			sb, err := r.loadSandbox(cctx, ctr, info)
+			if err != nil {
+				return err
+			}
+			r.sandboxes[sb.st.ID] = sb
+		case kindContainer:
+			c, err := r.loadContainer(ctr, info)
+			if err != nil {
+				return err
+			}
+			r.containers[c.st.ID] = c
+			ctrs = append(ctrs, c)
+		}
+	}
+	for _, c := range ctrs {
+		if c.st.State == cri.ContainerRunning {
+			if err := r.reattach(cctx, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ListPodSandboxes implements cri.Runtime, oldest first.
+func (r *Runtime) ListPodSandboxes(done func([]*cri.SandboxStatus, error)) {
+	r.async(func() {
+		r.mu.Lock()
+		out := make([]*cri.SandboxStatus, 0, len(r.sandboxes))
+		for _, sb := range r.sandboxes {
+			out = append(out, sb.status())
+		}
+		r.mu.Unlock()
+		sort.Slice(out, func(i, j int) bool {
+			if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+				return out[i].CreatedAt.Before(out[j].CreatedAt)
+			}
+			return out[i].ID < out[j].ID
+		})
+		r.cfg.Post(func() { done(out, nil) })
+	})
+}
+
+// ListContainers implements cri.Runtime, oldest first.
+func (r *Runtime) ListContainers(done func([]*cri.ContainerStatus, error)) {
+	r.async(func() {
+		r.mu.Lock()
+		out := make([]*cri.ContainerStatus, 0, len(r.containers))
+		for _, c := range r.containers {
+			out = append(out, c.status())
+		}
+		r.mu.Unlock()
+		sort.Slice(out, func(i, j int) bool {
+			if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+				return out[i].CreatedAt.Before(out[j].CreatedAt)
+			}
+			return out[i].ID < out[j].ID
+		})
+		r.cfg.Post(func() { done(out, nil) })
+	})
+}
+
+// LocateLog finds the log file of a pod's container for the kubelet's log
+// server: the newest instance of the container in the pod's newest sandbox
+// or, with previous, the instance before it. exited is closed once that
+// instance has exited (it is closed already if it has). Unknown pods and
+// containers give an error wrapping cri.ErrNotFound.
+func (r *Runtime) LocateLog(namespace, pod, containerName string, previous bool) (path string, exited <-chan struct{}, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var uid string
+	var newest time.Time
+	for _, sb := range r.sandboxes {
+		if sb.st.Namespace == namespace && sb.st.Name == pod && (uid == "" || sb.st.CreatedAt.After(newest)) {
+			uid, newest = sb.st.UID, sb.st.CreatedAt
+		}
+	}
+	if uid == "" {
+		return "", nil, fmt.Errorf("pod %s/%s: %w", namespace, pod, cri.ErrNotFound)
+	}
+	var list []*container
+	for _, c := range r.containers {
+		if c.st.Labels[cri.LabelPodUID] == uid && c.st.Name == containerName {
+			list = append(list, c)
+		}
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].st.Attempt != list[j].st.Attempt {
+			return list[i].st.Attempt > list[j].st.Attempt
+		}
+		return list[i].st.CreatedAt.After(list[j].st.CreatedAt)
+	})
+	i := 0
+	if previous {
+		i = 1
+	}
+	if len(list) <= i {
+		what := "container"
+		if previous {
+			what = "previous terminated container"
+		}
+		return "", nil, fmt.Errorf("%s %q in pod %q: %w", what, containerName, pod, cri.ErrNotFound)
+	}
+	c := list[i]
+	return c.meta.LogPath, c.exited, nil
+}
+
+// sandboxDir holds a sandbox's hosts, hostname and resolv.conf.
+func (r *Runtime) sandboxDir(id string) string {
+	return filepath.Join(r.cfg.StateDir, r.cfg.Namespace, id)
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+func removeAllQuiet(p string) { _ = os.RemoveAll(p) }

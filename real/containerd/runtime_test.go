@@ -1,0 +1,419 @@
+package containerd_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/drydock-sim/drydock/core/cri"
+	"github.com/drydock-sim/drydock/core/cri/critest"
+	"github.com/drydock-sim/drydock/real/containerd"
+	"github.com/drydock-sim/drydock/real/containerd/crilog"
+	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
+	"github.com/drydock-sim/drydock/real/images"
+)
+
+// testLoop stands in for real/loop: posted funcs run, in order, on the
+// test goroutine while Run drives it.
+type testLoop struct {
+	mu    sync.Mutex
+	queue []func()
+	wake  chan struct{}
+}
+
+func newTestLoop() *testLoop { return &testLoop{wake: make(chan struct{}, 1)} }
+
+func (l *testLoop) Post(f func()) {
+	l.mu.Lock()
+	l.queue = append(l.queue, f)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *testLoop) drain() {
+	for {
+		l.mu.Lock()
+		if len(l.queue) == 0 {
+			l.mu.Unlock()
+			return
+		}
+		f := l.queue[0]
+		l.queue = l.queue[1:]
+		l.mu.Unlock()
+		f()
+	}
+}
+
+// Run runs posted funcs until cond holds or d has passed.
+func (l *testLoop) Run(d time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		l.drain()
+		if cond() {
+			return true
+		}
+		select {
+		case <-l.wake:
+		case <-deadline.C:
+			l.drain()
+			return cond()
+		}
+	}
+}
+
+// await calls f with a done callback and drives the loop until it is called.
+func await[T any](t *testing.T, l *testLoop, what string, f func(done func(T, error))) (T, error) {
+	t.Helper()
+	var v T
+	var err error
+	got := false
+	f(func(x T, e error) { v, err, got = x, e, true })
+	if !l.Run(2*time.Minute, func() bool { return got }) {
+		t.Fatalf("%s: no answer", what)
+	}
+	return v, err
+}
+
+func await0(t *testing.T, l *testLoop, what string, f func(done func(error))) error {
+	t.Helper()
+	_, err := await(t, l, what, func(done func(struct{}, error)) { f(func(e error) { done(struct{}{}, e) }) })
+	return err
+}
+
+type fixture struct {
+	c        *client.Client
+	ns       string
+	loop     *testLoop
+	rt       *containerd.Runtime
+	logRoot  string
+	stateDir string
+	net      *containerd.Loopback
+}
+
+func (f *fixture) newRuntime(t *testing.T) *containerd.Runtime {
+	t.Helper()
+	rt, err := containerd.New(context.Background(), containerd.Config{Client: f.c, Namespace: f.ns, Post: f.loop.Post,
+		Network: f.net, LogRoot: f.logRoot, StateDir: f.stateDir, NetnsDir: ctrtest.NetnsDir})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	return rt
+}
+
+// newFixture makes a containerd namespace with the busybox image and a runtime over it.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctrtest.Require(t)
+	f := &fixture{loop: newTestLoop(), logRoot: t.TempDir(), stateDir: t.TempDir(), net: &containerd.Loopback{}}
+	f.c, f.ns = ctrtest.Namespace(t) // cleaned up before the temp dirs go
+	if _, err := images.EnsureBusybox(context.Background(), f.c, f.ns, ""); err != nil {
+		t.Fatalf("EnsureBusybox: %v", err)
+	}
+	f.rt = f.newRuntime(t)
+	return f
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%g", d.Seconds()) }
+
+// script is a busybox shell script that behaves as w asks: it serves
+// /ready over HTTP on 8080 (busybox httpd) from ReadyAfter on, keeps
+// /tmp/live until FailLivenessAfter, and exits or waits for signals.
+func script(w critest.Workload) string {
+	var b strings.Builder
+	if w.IgnoreTERM {
+		b.WriteString("trap '' TERM; ")
+	} else {
+		b.WriteString("trap 'exit 143' TERM; ")
+	}
+	b.WriteString("mkdir -p /www; httpd -p 8080 -h /www; ")
+	if w.ReadyAfter > 0 {
+		fmt.Fprintf(&b, "(sleep %s; touch /www/ready) & ", secs(w.ReadyAfter))
+	} else {
+		b.WriteString("touch /www/ready; ")
+	}
+	b.WriteString("touch /tmp/live; ")
+	if w.FailsLiveness {
+		fmt.Fprintf(&b, "(sleep %s; rm -f /tmp/live) & ", secs(w.FailLivenessAfter))
+	}
+	if w.Exits {
+		fmt.Fprintf(&b, "sleep %s; exit %d", secs(w.ExitAfter), w.ExitCode)
+	} else {
+		b.WriteString("while :; do sleep 1 & wait $!; done")
+	}
+	return b.String()
+}
+
+var podSeq struct {
+	sync.Mutex
+	n int
+}
+
+func podConfigs(cmd ...string) (*cri.SandboxConfig, *cri.ContainerConfig) {
+	podSeq.Lock()
+	podSeq.n++
+	n := podSeq.n
+	podSeq.Unlock()
+	name, uid := fmt.Sprintf("pod-%d", n), ctrtest.RandomName("uid-")
+	labels := map[string]string{cri.LabelPodName: name, cri.LabelPodNamespace: "default", cri.LabelPodUID: uid, "app": "test"}
+	sb := &cri.SandboxConfig{Name: name, Namespace: "default", UID: uid, Labels: labels, Annotations: map[string]string{"note": "x"}}
+	cl := map[string]string{cri.LabelPodName: name, cri.LabelPodNamespace: "default", cri.LabelPodUID: uid, cri.LabelContainerName: "main"}
+	return sb, &cri.ContainerConfig{Name: "main", Command: cmd, Labels: cl, Image: "busybox"}
+}
+
+func TestCRISuite(t *testing.T) {
+	ready := cri.ProbeRequest{Kind: cri.ProbeReadiness, Port: 8080, Timeout: 2 * time.Second,
+		Handler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(8080)}}}
+	live := cri.ProbeRequest{Kind: cri.ProbeLiveness, Timeout: 5 * time.Second,
+		Handler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"test", "-f", "/tmp/live"}}}}
+	critest.Run(t, func(t *testing.T) *critest.Env {
+		f := newFixture(t)
+		return &critest.Env{
+			Runtime:      f.rt,
+			Image:        "busybox",
+			MissingImage: "example.invalid/drydock/no-such-image:1",
+			Now:          time.Now,
+			Run:          f.loop.Run,
+			Pod: func(w critest.Workload) (*cri.SandboxConfig, *cri.ContainerConfig) {
+				return podConfigs("sh", "-c", script(w))
+			},
+			Readiness: ready,
+			Liveness:  live,
+			Slack:     time.Second,
+		}
+	})
+}
+
+// start runs a sandbox and a started container and returns their IDs.
+func (f *fixture) start(t *testing.T, sb *cri.SandboxConfig, cc *cri.ContainerConfig) (*cri.SandboxStatus, string) {
+	t.Helper()
+	st, err := await(t, f.loop, "RunPodSandbox", func(done func(*cri.SandboxStatus, error)) { f.rt.RunPodSandbox(sb, done) })
+	if err != nil {
+		t.Fatalf("RunPodSandbox: %v", err)
+	}
+	id, err := await(t, f.loop, "CreateContainer", func(done func(string, error)) { f.rt.CreateContainer(st.ID, cc, sb, done) })
+	if err != nil {
+		t.Fatalf("CreateContainer: %v", err)
+	}
+	if err := await0(t, f.loop, "StartContainer", func(done func(error)) { f.rt.StartContainer(id, done) }); err != nil {
+		t.Fatalf("StartContainer: %v", err)
+	}
+	return st, id
+}
+
+// waitExited drives the loop until the container has exited.
+func (f *fixture) waitExited(t *testing.T, id string) *cri.ContainerStatus {
+	t.Helper()
+	var st *cri.ContainerStatus
+	ok := f.loop.Run(time.Minute, func() bool {
+		var err error
+		st, err = await(t, f.loop, "ContainerStatus", func(done func(*cri.ContainerStatus, error)) { f.rt.ContainerStatus(id, done) })
+		return err == nil && st.State == cri.ContainerExited
+	})
+	if !ok {
+		t.Fatalf("container %s did not exit: %+v", id, st)
+	}
+	return st
+}
+
+func TestMissingImage(t *testing.T) {
+	f := newFixture(t)
+	sb, cc := podConfigs("true")
+	cc.Image = "example.invalid/none:1"
+	st, err := await(t, f.loop, "RunPodSandbox", func(done func(*cri.SandboxStatus, error)) { f.rt.RunPodSandbox(sb, done) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = await(t, f.loop, "PullImage", func(done func(*cri.Image, error)) { f.rt.PullImage(cc.Image, sb, done) })
+	if !errors.Is(err, cri.ErrImageNotFound) || !strings.Contains(err.Error(), "example.invalid/none:1") {
+		t.Errorf("PullImage error %v, want cri.ErrImageNotFound naming the image", err)
+	}
+	_, err = await(t, f.loop, "CreateContainer", func(done func(string, error)) { f.rt.CreateContainer(st.ID, cc, sb, done) })
+	if !errors.Is(err, cri.ErrImageNotFound) {
+		t.Errorf("CreateContainer error %v, want cri.ErrImageNotFound", err)
+	}
+}
+
+// TestContainerSpec checks the process a pod spec asks for: args, env,
+// working dir, hostname, the pod files, and the CRI log on disk.
+func TestContainerSpec(t *testing.T) {
+	f := newFixture(t)
+	sb, cc := podConfigs()
+	sb.Hostname = "web-0"
+	cc.Command = nil // no command: the image has no entrypoint, so args are the command
+	cc.Args = []string{"sh", "-c", `echo "out $GREETING"; echo "err" >&2; pwd; hostname; cat /etc/hostname; grep web-0 /etc/hosts; echo "HOSTNAME=$HOSTNAME"; printf partial`}
+	cc.Env = []cri.KeyValue{{Key: "GREETING", Value: "hello world"}}
+	cc.WorkingDir = "/tmp"
+	cc.Attempt = 2
+	st, id := f.start(t, sb, cc)
+	cst := f.waitExited(t, id)
+	if cst.ExitCode != 0 || cst.Reason != cri.ReasonCompleted {
+		t.Fatalf("exit %d %s", cst.ExitCode, cst.Reason)
+	}
+	path, exited, err := f.rt.LocateLog("default", sb.Name, "main", false)
+	if err != nil {
+		t.Fatalf("LocateLog: %v", err)
+	}
+	want := filepath.Join(f.logRoot, "default_"+sb.Name+"_"+sb.UID, "main", "2.log")
+	if path != want {
+		t.Errorf("log path %s, want %s", path, want)
+	}
+	select {
+	case <-exited:
+	default:
+		t.Error("LocateLog's channel of an exited container is open")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr []string
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		rec, err := crilog.Parse([]byte(line))
+		if err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec.Stream == crilog.Stdout {
+			stdout = append(stdout, string(rec.Content))
+		} else {
+			stderr = append(stderr, string(rec.Content))
+		}
+	}
+	wantOut := []string{"out hello world", "/tmp", "web-0", "web-0", st.IP + "\tweb-0", "HOSTNAME=web-0", "partial"}
+	if strings.Join(stdout, "|") != strings.Join(wantOut, "|") || strings.Join(stderr, "|") != "err" {
+		t.Errorf("stdout %q stderr %q, want %q and [err]", stdout, stderr, wantOut)
+	}
+	if _, _, err := f.rt.LocateLog("default", sb.Name, "main", true); !errors.Is(err, cri.ErrNotFound) {
+		t.Errorf("LocateLog previous of a first instance: %v, want cri.ErrNotFound", err)
+	}
+	if _, _, err := f.rt.LocateLog("default", "nope", "main", false); !errors.Is(err, cri.ErrNotFound) {
+		t.Errorf("LocateLog of an unknown pod: %v, want cri.ErrNotFound", err)
+	}
+}
+
+// TestResources checks the cgroup limits and the OOMKilled reason.
+func TestResources(t *testing.T) {
+	f := newFixture(t)
+	sb, cc := podConfigs("sleep", "600")
+	cc.CPUMillis, cc.MemoryBytes = 500, 64<<20
+	_, id := f.start(t, sb, cc)
+	read := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("cgroup file: %v", err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	cg := "/" + f.ns + "/" + id
+	if _, err := os.Stat("/sys/fs/cgroup/cpu" + cg); err == nil { // cgroup v1
+		got := []string{read("/sys/fs/cgroup/cpu" + cg + "/cpu.cfs_quota_us"), read("/sys/fs/cgroup/cpu" + cg + "/cpu.cfs_period_us"),
+			read("/sys/fs/cgroup/cpu" + cg + "/cpu.shares"), read("/sys/fs/cgroup/memory" + cg + "/memory.limit_in_bytes")}
+		if want := []string{"50000", "100000", "512", fmt.Sprint(64 << 20)}; strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("cgroup v1 quota, period, shares, memory %q, want %q", got, want)
+		}
+	} else {
+		got := []string{read("/sys/fs/cgroup" + cg + "/cpu.max"), read("/sys/fs/cgroup" + cg + "/memory.max")}
+		if want := []string{"50000 100000", fmt.Sprint(64 << 20)}; strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("cgroup v2 cpu.max, memory.max %q, want %q", got, want)
+		}
+	}
+	if err := await0(t, f.loop, "StopContainer", func(done func(error)) { f.rt.StopContainer(id, 0, done) }); err != nil {
+		t.Fatal(err)
+	}
+
+	sb, cc = podConfigs("sh", "-c", `x=$(head -c 200000000 /dev/zero | tr '\0' a); echo survived`)
+	cc.MemoryBytes = 16 << 20
+	var events []cri.ContainerEvent
+	f.rt.SetEventHandler(func(ev cri.ContainerEvent) { events = append(events, ev) })
+	_, id = f.start(t, sb, cc)
+	st := f.waitExited(t, id)
+	if st.Reason != cri.ReasonOOMKilled || st.ExitCode != 137 {
+		t.Errorf("container over its memory limit exited %d %q, want 137 OOMKilled", st.ExitCode, st.Reason)
+	}
+	f.loop.Run(time.Minute, func() bool { return len(events) > 0 })
+	if len(events) != 1 || events[0].Reason != cri.ReasonOOMKilled || events[0].ContainerID != id {
+		t.Errorf("events %+v, want one OOMKilled exit of %s", events, id)
+	}
+}
+
+func TestTCPProbe(t *testing.T) {
+	f := newFixture(t)
+	sb, cc := podConfigs("sh", "-c", "mkdir -p /www; httpd -f -p 8080 -h /www")
+	_, id := f.start(t, sb, cc)
+	probe := func(port int32) cri.ProbeResult {
+		req := &cri.ProbeRequest{Kind: cri.ProbeLiveness, Port: port, Timeout: time.Second,
+			Handler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}}}
+		res, _ := await(t, f.loop, "Probe", func(done func(cri.ProbeResult, error)) {
+			f.rt.Probe(id, req, func(r cri.ProbeResult) { done(r, nil) })
+		})
+		return res
+	}
+	// httpd may take a moment to listen.
+	if !f.loop.Run(30*time.Second, func() bool { return probe(8080).Success }) {
+		t.Fatalf("TCP probe of a listening port failed: %s", probe(8080).Output)
+	}
+	if r := probe(8081); r.Success || !strings.Contains(r.Output, "refused") {
+		t.Errorf("TCP probe of a closed port: %+v, want a refused connection", r)
+	}
+}
+
+// TestRestartedRuntime checks that a new runtime over the namespace finds
+// what the old one made, from containerd's labels, and watches its exits.
+func TestRestartedRuntime(t *testing.T) {
+	f := newFixture(t)
+	sb, cc := podConfigs("sh", "-c", "trap 'echo bye; exit 143' TERM; echo started; while :; do sleep 1 & wait $!; done")
+	st, id := f.start(t, sb, cc)
+	sb2, cc2 := podConfigs("sh", "-c", "sleep 2; exit 7")
+	_, id2 := f.start(t, sb2, cc2)
+	f.rt.Close()
+
+	// id2 exits while no runtime watches.
+	f.rt = f.newRuntime(t)
+	var events []cri.ContainerEvent
+	f.rt.SetEventHandler(func(ev cri.ContainerEvent) { events = append(events, ev) })
+	sbs, err := await(t, f.loop, "ListPodSandboxes", func(done func([]*cri.SandboxStatus, error)) { f.rt.ListPodSandboxes(done) })
+	if err != nil || len(sbs) != 2 {
+		t.Fatalf("ListPodSandboxes after restart: %v, %d sandboxes", err, len(sbs))
+	}
+	if sbs[0].ID != st.ID || sbs[0].IP != st.IP || sbs[0].State != cri.SandboxReady || sbs[0].Labels["app"] != "test" || sbs[0].Annotations["note"] != "x" {
+		t.Errorf("sandbox after restart %+v, want %+v", sbs[0], st)
+	}
+	ctrs, err := await(t, f.loop, "ListContainers", func(done func([]*cri.ContainerStatus, error)) { f.rt.ListContainers(done) })
+	if err != nil || len(ctrs) != 2 || ctrs[0].ID != id || ctrs[0].State != cri.ContainerRunning || ctrs[0].Labels[cri.LabelContainerName] != "main" || ctrs[0].StartedAt.IsZero() {
+		t.Fatalf("ListContainers after restart: %v %+v", err, ctrs)
+	}
+	if st := f.waitExited(t, id2); st.ExitCode != 7 || st.Reason != cri.ReasonError {
+		t.Errorf("container that exited across the restart: %d %s, want 7 Error", st.ExitCode, st.Reason)
+	}
+	if err := await0(t, f.loop, "StopContainer", func(done func(error)) { f.rt.StopContainer(id, 10*time.Second, done) }); err != nil {
+		t.Fatal(err)
+	}
+	var got *cri.ContainerEvent
+	for i := range events {
+		if events[i].ContainerID == id {
+			got = &events[i]
+		}
+	}
+	if got == nil || got.ExitCode != 143 {
+		t.Errorf("exit event after restart %+v, want code 143", got)
+	}
+	path, _, _ := f.rt.LocateLog("default", sb.Name, "main", false)
+	data, _ := os.ReadFile(path)
+	if !strings.Contains(string(data), " stdout F started\n") || !strings.Contains(string(data), " stdout F bye\n") {
+		t.Errorf("log across the restart lacks output from before or after it:\n%s", data)
+	}
+}
