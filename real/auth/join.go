@@ -35,7 +35,8 @@ import (
 // holds the keys) to JoinPath with its bootstrap token; the server answers
 // with a client certificate "system:node:NAME" in "system:nodes" (what the
 // approver would approve for a bootstrapper), a kubelet serving certificate
-// for the node's name and addresses, and the CA bundle. A node may call join
+// for the node's name and addresses (signed by a separate kubelet serving
+// CA, see ServerPKI), and the CA bundle. A node may call join
 // again with its own still-valid client certificate to renew it (Kubernetes'
 // self-node-client approval).
 const (
@@ -70,12 +71,19 @@ type JoinResponse struct {
 	ServingCertificate string `json:"servingCertificate,omitempty"`
 	// CABundle: PEM cluster CA certificate(s).
 	CABundle string `json:"caBundle"`
+	// ServingCABundle: PEM kubelet serving CA (the issuer of
+	// ServingCertificate), which the kubelet sends along its certificate.
+	ServingCABundle string `json:"servingCaBundle,omitempty"`
 }
 
 // JoinHandlerConfig wires the join endpoint.
 type JoinHandlerConfig struct {
-	CA            *CA
-	Authenticator Authenticator
+	// CA signs node client certificates (the cluster CA).
+	CA *CA
+	// KubeletServingCA signs kubelet serving certificates; it must not be
+	// the cluster CA (see ServerPKI).
+	KubeletServingCA *CA
+	Authenticator    Authenticator
 	// Validity of issued certificates (default CertValidity).
 	Validity time.Duration
 }
@@ -85,8 +93,11 @@ type JoinHandlerConfig struct {
 // client certificate for renewal) so that it is safe on its own; errors are
 // Kubernetes Status objects.
 func NewJoinHandler(cfg JoinHandlerConfig) (http.Handler, error) {
-	if cfg.CA == nil || cfg.Authenticator == nil {
-		return nil, errors.New("auth: JoinHandlerConfig needs CA and Authenticator")
+	if cfg.CA == nil || cfg.KubeletServingCA == nil || cfg.Authenticator == nil {
+		return nil, errors.New("auth: JoinHandlerConfig needs CA, KubeletServingCA and Authenticator")
+	}
+	if cfg.KubeletServingCA.Cert.Equal(cfg.CA.Cert) {
+		return nil, errors.New("auth: the kubelet serving CA must differ from the cluster CA")
 	}
 	return &joinHandler{cfg: cfg}, nil
 }
@@ -228,11 +239,12 @@ func (h *joinHandler) issue(req *JoinRequest) (*JoinResponse, error) {
 			}
 			dns = append(dns, a)
 		}
-		serving, err := h.cfg.CA.Issue(CertSpec{CommonName: user, Organization: []string{GroupNodes}, DNSNames: dns, IPs: ips, Server: true, Validity: h.cfg.Validity}, csr.PublicKey)
+		serving, err := h.cfg.KubeletServingCA.Issue(CertSpec{CommonName: user, Organization: []string{GroupNodes}, DNSNames: dns, IPs: ips, Server: true, Validity: h.cfg.Validity}, csr.PublicKey)
 		if err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
 		resp.ServingCertificate = string(EncodeCertPEM(serving))
+		resp.ServingCABundle = string(h.cfg.KubeletServingCA.CertPEM)
 	}
 	return resp, nil
 }

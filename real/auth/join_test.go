@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -42,7 +43,7 @@ func newJoinCluster(t *testing.T) *joinCluster {
 		t.Fatal(err)
 	}
 	authn := NewAuthenticator(AuthenticatorConfig{ClientCAs: p.CA.Pool(), Tokens: tokens})
-	jh, err := NewJoinHandler(JoinHandlerConfig{CA: p.CA, Authenticator: authn})
+	jh, err := NewJoinHandler(JoinHandlerConfig{CA: p.CA, KubeletServingCA: p.KubeletServingCA, Authenticator: authn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +108,13 @@ func TestJoinEndToEnd(t *testing.T) {
 			t.Errorf("kubelet serving cert: %v", err)
 		}
 	}
+
+	// The kubelet serving certificate is not trusted by the cluster CA, so
+	// it cannot pass for the API server.
+	if _, err := creds.Serving.Cert.Verify(x509.VerifyOptions{Roots: c.pki.CA.Pool(), DNSName: "127.0.0.1"}); err == nil {
+		t.Fatal("a kubelet serving certificate verifies against the cluster CA")
+	}
+	testKubeletServer(t, c, creds)
 
 	// The node credential authenticates as the node.
 	code, u := whoamiWith(t, c.srv.URL, creds.ClientTLSConfig())
@@ -317,5 +325,79 @@ func TestJoinHandler(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("GET join: %d", resp.StatusCode)
+	}
+}
+
+// testKubeletServer runs a kubelet-like HTTPS server with the node's
+// credentials: the API server reaches it with its kubelet client config;
+// nodes and anonymous clients do not get through.
+func testKubeletServer(t *testing.T, c *joinCluster, creds *NodeCredentials) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(RequireGroup(NewAuthenticator(AuthenticatorConfig{ClientCAs: creds.CAPool()}), GroupMasters,
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "log line") })))
+	srv.TLS = creds.KubeletServerTLSConfig()
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	kubeletRoots := x509.NewCertPool()
+	kubeletRoots.AddCert(creds.ServingCA)
+	nodeCert := creds.Client.TLSCertificate()
+	tests := []struct {
+		name string
+		cfg  *tls.Config
+		code int // 0: the TLS handshake fails
+	}{
+		{"api server", c.pki.KubeletClientTLSConfig(), 200},
+		{"another node's cert", ClientTLSConfig(kubeletRoots, &nodeCert), 403},
+		{"no client cert", ClientTLSConfig(kubeletRoots, nil), 0},
+		{"client trusting only the cluster CA", ClientTLSConfig(c.pki.CA.Pool(), &nodeCert), 0},
+	}
+	for _, tt := range tests {
+		t.Run("kubelet server/"+tt.name, func(t *testing.T) {
+			client := &http.Client{Transport: &http.Transport{TLSClientConfig: tt.cfg}}
+			defer client.CloseIdleConnections()
+			resp, err := client.Get(srv.URL + "/containerLogs/default/p/c")
+			if tt.code == 0 {
+				if err == nil {
+					resp.Body.Close()
+					t.Fatalf("got HTTP %d, want a failed TLS handshake", resp.StatusCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.code {
+				t.Fatalf("HTTP %d (%s), want %d", resp.StatusCode, body, tt.code)
+			}
+			if tt.code == 200 && string(body) != "log line" {
+				t.Fatalf("body %q", body)
+			}
+		})
+	}
+}
+
+func TestNewJoinHandlerConfig(t *testing.T) {
+	ca, kca := mustCA(t), mustCA(t)
+	authn := NewAuthenticator(AuthenticatorConfig{})
+	tests := []struct {
+		name string
+		cfg  JoinHandlerConfig
+		ok   bool
+	}{
+		{"complete", JoinHandlerConfig{CA: ca, KubeletServingCA: kca, Authenticator: authn}, true},
+		{"no kubelet serving CA", JoinHandlerConfig{CA: ca, Authenticator: authn}, false},
+		{"kubelet serving CA is the cluster CA", JoinHandlerConfig{CA: ca, KubeletServingCA: ca, Authenticator: authn}, false},
+		{"no authenticator", JoinHandlerConfig{CA: ca, KubeletServingCA: kca}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewJoinHandler(tt.cfg); (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+		})
 	}
 }

@@ -32,6 +32,9 @@ const (
 	KubeletCertFile = "kubelet.crt" // kubelet serving certificate
 	KubeletKeyFile  = "kubelet.key" // its key (0600)
 	NodeCAFile      = "ca.crt"      // the cluster CA
+	// KubeletCAFile: the kubelet serving CA, sent along the serving
+	// certificate.
+	KubeletCAFile = "kubelet-ca.crt"
 )
 
 // JoinOptions configure the node side of join.
@@ -72,8 +75,10 @@ type NodeCredentials struct {
 	CA       *x509.Certificate
 	CAPEM    []byte
 	Client   *KeyPair
-	// Serving is the kubelet's serving certificate.
-	Serving *KeyPair
+	// Serving is the kubelet's serving certificate, issued by ServingCA.
+	Serving      *KeyPair
+	ServingCA    *x509.Certificate
+	ServingCAPEM []byte
 	// Joined: this call obtained new certificates (false: reused from Dir).
 	Joined bool
 }
@@ -96,7 +101,7 @@ func (c *NodeCredentials) ClientTLSConfig() *tls.Config {
 // verified against the cluster CA (the API server authenticates with its
 // own; authorise the user with RequireGroup(..., GroupMasters, ...)).
 func (c *NodeCredentials) KubeletServerTLSConfig() *tls.Config {
-	cfg := ServerTLSConfig(c.Serving.TLSCertificate(c.CA), c.CAPool())
+	cfg := ServerTLSConfig(c.Serving.TLSCertificate(c.ServingCA), c.CAPool())
 	cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	return cfg
 }
@@ -106,7 +111,8 @@ func (c *NodeCredentials) KubeletServerTLSConfig() *tls.Config {
 // about to expire; renews them with the node's own certificate when they are
 // about to expire; otherwise it creates keys and CSRs, calls the server's
 // join endpoint with the bootstrap token, checks the answer and stores
-// node.crt, node.key, kubelet.crt, kubelet.key and ca.crt in opts.Dir.
+// node.crt, node.key, kubelet.crt, kubelet.key, kubelet-ca.crt and ca.crt in
+// opts.Dir.
 func Join(ctx context.Context, opts JoinOptions) (*NodeCredentials, error) {
 	if opts.NodeName == "" {
 		return nil, errors.New("join: node name is required")
@@ -203,7 +209,12 @@ func LoadNodeCredentials(dir, nodeName string, now time.Time) (*NodeCredentials,
 	if err != nil {
 		return nil, err
 	}
-	creds := &NodeCredentials{Dir: dir, NodeName: nodeName, CA: ca, CAPEM: caPEM, Client: client, Serving: serving}
+	servingCA, servingCAPEM, err := ReadCertFile(filepath.Join(dir, KubeletCAFile))
+	if err != nil {
+		return nil, err
+	}
+	creds := &NodeCredentials{Dir: dir, NodeName: nodeName, CA: ca, CAPEM: caPEM, Client: client,
+		Serving: serving, ServingCA: servingCA, ServingCAPEM: servingCAPEM}
 	if err := creds.check(now); err != nil {
 		return nil, err
 	}
@@ -218,7 +229,12 @@ func (c *NodeCredentials) check(now time.Time) error {
 	if want := NodeUserPrefix + c.NodeName; c.Client.Cert.Subject.CommonName != want || !slices.Equal(c.Client.Cert.Subject.Organization, []string{GroupNodes}) {
 		return fmt.Errorf("node client certificate is for CN=%s, O=%v, not CN=%s, O=%s", c.Client.Cert.Subject.CommonName, c.Client.Cert.Subject.Organization, want, GroupNodes)
 	}
-	if _, err := c.Serving.Cert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: now, DNSName: c.NodeName, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+	if c.ServingCA.Equal(c.CA) {
+		return errors.New("the kubelet serving CA is the cluster CA")
+	}
+	servingPool := x509.NewCertPool()
+	servingPool.AddCert(c.ServingCA)
+	if _, err := c.Serving.Cert.Verify(x509.VerifyOptions{Roots: servingPool, CurrentTime: now, DNSName: c.NodeName, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
 		return fmt.Errorf("kubelet serving certificate: %w", err)
 	}
 	return nil
@@ -385,7 +401,12 @@ func joinOnce(ctx context.Context, opts JoinOptions, now func() time.Time, bundl
 	if err != nil {
 		return nil, err
 	}
-	creds := &NodeCredentials{Dir: opts.Dir, NodeName: opts.NodeName, CA: ca, CAPEM: EncodeCertPEM(ca), Client: clientKP, Serving: servingKP, Joined: true}
+	servingCA, err := parseOneCert(jr.ServingCABundle)
+	if err != nil {
+		return nil, fmt.Errorf("join %s: response servingCaBundle: %w", opts.Server, err)
+	}
+	creds := &NodeCredentials{Dir: opts.Dir, NodeName: opts.NodeName, CA: ca, CAPEM: EncodeCertPEM(ca), Client: clientKP,
+		Serving: servingKP, ServingCA: servingCA, ServingCAPEM: EncodeCertPEM(servingCA), Joined: true}
 	if err := creds.check(now()); err != nil {
 		return nil, fmt.Errorf("join %s: %w", opts.Server, err)
 	}
@@ -446,6 +467,9 @@ func (c *NodeCredentials) write() error {
 		return err
 	}
 	if err := c.Serving.Write(filepath.Join(c.Dir, KubeletCertFile), filepath.Join(c.Dir, KubeletKeyFile)); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(c.Dir, KubeletCAFile), c.ServingCAPEM, 0o644); err != nil {
 		return err
 	}
 	if err := writeFileAtomic(filepath.Join(c.Dir, NodeCAFile), c.CAPEM, 0o644); err != nil {

@@ -53,7 +53,11 @@ type CA struct {
 // an error: the PKI directory is damaged and a new CA would silently
 // invalidate every issued credential.
 func LoadOrCreateCA(dir string) (*CA, error) {
-	certPath, keyPath := filepath.Join(dir, CACertFile), filepath.Join(dir, CAKeyFile)
+	return loadOrCreateCA(dir, CACertFile, CAKeyFile, "drydock-ca")
+}
+
+func loadOrCreateCA(dir, certFile, keyFile, commonName string) (*CA, error) {
+	certPath, keyPath := filepath.Join(dir, certFile), filepath.Join(dir, keyFile)
 	_, certErr := os.Stat(certPath)
 	_, keyErr := os.Stat(keyPath)
 	switch {
@@ -70,7 +74,7 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 		}
 		return nil, keyErr
 	}
-	ca, err := NewCA("drydock-ca")
+	ca, err := NewCA(commonName)
 	if err != nil {
 		return nil, err
 	}
@@ -378,11 +382,21 @@ func LoadClientTLSConfig(certFile, keyFile, caFile string) (*tls.Config, error) 
 	return ClientTLSConfig(pool, &cert), nil
 }
 
-// ServerPKI holds what the API server process needs: the CA, its serving
-// certificate and its client certificate for kubelets.
+// ServerPKI holds what the API server process needs: the cluster CA, its
+// serving certificate, the kubelet serving CA and its client certificate for
+// kubelets.
+//
+// Kubelet serving certificates come from a CA of their own (Kubernetes'
+// separate kubernetes.io/kubelet-serving signer): join issues them for names
+// and addresses a node asks for, so were they signed by the cluster CA, a
+// bootstrap token holder could obtain a certificate for the API server's own
+// names and impersonate it to other nodes. Nodes trust only the cluster CA;
+// the API server trusts only the kubelet serving CA when it dials kubelets.
 type ServerPKI struct {
 	Dir string
 	CA  *CA
+	// KubeletServingCA signs kubelet serving certificates (join).
+	KubeletServingCA *CA
 	// Serving: the API server's serving certificate.
 	Serving *KeyPair
 	// KubeletClient: the API server's client certificate towards kubelets
@@ -392,6 +406,8 @@ type ServerPKI struct {
 
 // Files of a server PKI directory besides the CA.
 const (
+	KubeletCACertFile     = "kubelet-ca.crt"
+	KubeletCAKeyFile      = "kubelet-ca.key"
 	APIServerCertFile     = "apiserver.crt"
 	APIServerKeyFile      = "apiserver.key"
 	KubeletClientCertFile = "apiserver-kubelet-client.crt"
@@ -405,6 +421,10 @@ const (
 // reissued with a new key.
 func LoadOrCreateServerPKI(dir string, opts ServingOptions) (*ServerPKI, error) {
 	ca, err := LoadOrCreateCA(dir)
+	if err != nil {
+		return nil, err
+	}
+	kca, err := loadOrCreateCA(dir, KubeletCACertFile, KubeletCAKeyFile, "drydock-kubelet-serving-ca")
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +444,7 @@ func LoadOrCreateServerPKI(dir string, opts ServingOptions) (*ServerPKI, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &ServerPKI{Dir: dir, CA: ca, Serving: serving, KubeletClient: kc}, nil
+	return &ServerPKI{Dir: dir, CA: ca, KubeletServingCA: kca, Serving: serving, KubeletClient: kc}, nil
 }
 
 // ServerTLSConfig is the API server's TLS configuration: its serving
@@ -436,10 +456,12 @@ func (p *ServerPKI) ServerTLSConfig() *tls.Config {
 
 // KubeletClientTLSConfig is the TLS configuration the API server uses to
 // reach kubelets: its own client certificate, kubelet serving certificates
-// verified against the cluster CA.
+// verified against the kubelet serving CA. Dial a kubelet by an address in
+// its serving certificate (its node name or an address it joined with,
+// e.g. the Node's InternalIP), or set ServerName to one.
 func (p *ServerPKI) KubeletClientTLSConfig() *tls.Config {
 	c := p.KubeletClient.TLSCertificate()
-	return ClientTLSConfig(p.CA.Pool(), &c)
+	return ClientTLSConfig(p.KubeletServingCA.Pool(), &c)
 }
 
 // loadOrIssue reuses certPath/keyPath when they still fit spec, else issues

@@ -188,7 +188,7 @@ func TestLoadOrCreateServerPKI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{CAKeyFile, APIServerKeyFile, KubeletClientKeyFile} {
+	for _, f := range []string{CAKeyFile, KubeletCAKeyFile, APIServerKeyFile, KubeletClientKeyFile} {
 		if got := fileMode(t, filepath.Join(dir, f)); got != 0o600 {
 			t.Errorf("%s mode = %o, want 600", f, got)
 		}
