@@ -45,6 +45,10 @@ type Options struct {
 	// collection) out of discovery and OpenAPI, for a REST layer that does
 	// not serve it. real/apihttp serves it, as Kubernetes does.
 	OmitDeleteCollection bool
+	// ApplyPatch lists application/apply-patch+yaml (server-side apply) among
+	// the PATCH content types in OpenAPI; set it when the REST layer serves
+	// server-side apply.
+	ApplyPatch bool
 }
 
 type handler struct {

@@ -414,6 +414,9 @@ func TestOpenAPIForKubectl(t *testing.T) {
 			if _, ok := p.Patch.RequestBody.Content["application/strategic-merge-patch+json"]; !ok {
 				t.Errorf("PATCH %s does not accept strategic merge patches", path)
 			}
+			if _, ok := p.Patch.RequestBody.Content["application/apply-patch+yaml"]; ok {
+				t.Errorf("PATCH %s advertises server-side apply without Options.ApplyPatch", path)
+			}
 		}
 		if patches == 0 {
 			t.Errorf("no PATCH operation for %s", r.GVK())
@@ -485,6 +488,17 @@ func TestOpenAPIPatchMetaMatchesStructs(t *testing.T) {
 	}
 	if !strings.Contains(string(want), "$setElementOrder") {
 		t.Errorf("test patch %s does not exercise merge keys", want)
+	}
+}
+
+func TestOpenAPIApplyPatchOption(t *testing.T) {
+	h, err := newHandler(Options{ApplyPatch: true}, api.All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(h.openapi.docs["apis/apps/v1"].body)
+	if !strings.Contains(body, `"application/apply-patch+yaml"`) {
+		t.Error("ApplyPatch: apply-patch+yaml not advertised")
 	}
 }
 

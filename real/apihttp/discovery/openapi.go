@@ -298,7 +298,7 @@ func (h *handler) groupVersionDoc(gv schema.GroupVersion) (*spec3.OpenAPI, error
 					op.Responses = responses(map[int]string{200: "OK", 201: "Created"}, jsonContent(subKind))
 					p.Put = op
 				case "patch":
-					p.Patch = patchOperation(id("patch", sub), tag, s.kind, subKind, patchName, itemParams, writeParams, sub)
+					p.Patch = patchOperation(id("patch", sub), tag, s.kind, subKind, patchName, itemParams, writeParams, sub, h.opts.ApplyPatch)
 				case "create":
 					op := operation(id("create", sub), tag, "post", s.kind, withParams(itemParams, writeParams...))
 					op.Description = "create " + sub + " of a " + r.Kind
@@ -320,7 +320,7 @@ func (h *handler) groupVersionDoc(gv schema.GroupVersion) (*spec3.OpenAPI, error
 }
 
 func patchOperation(id, tag string, gvk schema.GroupVersionKind, kindName, patchName string,
-	itemParams, writeParams []*spec3.Parameter, sub string) *spec3.Operation {
+	itemParams, writeParams []*spec3.Parameter, sub string, applyPatch bool) *spec3.Operation {
 	op := operation(id, tag, "patch", gvk, withParams(itemParams, append(writeParams, paramForce)...))
 	if sub == "" {
 		op.Description = "partially update the specified " + gvk.Kind
@@ -329,8 +329,11 @@ func patchOperation(id, tag string, gvk schema.GroupVersionKind, kindName, patch
 	}
 	ps := refTo(patchName)
 	content := map[string]*spec3.MediaType{}
-	for _, mt := range []string{"application/json-patch+json", "application/merge-patch+json",
-		"application/strategic-merge-patch+json", "application/apply-patch+yaml"} {
+	types := []string{"application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"}
+	if applyPatch {
+		types = append(types, "application/apply-patch+yaml")
+	}
+	for _, mt := range types {
 		content[mt] = &spec3.MediaType{MediaTypeProps: spec3.MediaTypeProps{Schema: &ps}}
 	}
 	op.RequestBody = &spec3.RequestBody{RequestBodyProps: spec3.RequestBodyProps{Required: true, Content: content}}
@@ -349,7 +352,7 @@ func (h *handler) itemPath(id func(verb, sub string) string, tag string, gvk sch
 	replace.RequestBody = &spec3.RequestBody{RequestBodyProps: spec3.RequestBodyProps{Required: true, Content: jsonContent(kindName)}}
 	replace.Responses = responses(map[int]string{200: "OK", 201: "Created"}, jsonContent(kindName))
 	p := &spec3.Path{PathProps: spec3.PathProps{Get: read, Put: replace,
-		Patch: patchOperation(id("patch", sub), tag, gvk, kindName, patchName, itemParams, writeParams, sub)}}
+		Patch: patchOperation(id("patch", sub), tag, gvk, kindName, patchName, itemParams, writeParams, sub, h.opts.ApplyPatch)}}
 	if withDelete {
 		del := operation(id("delete", sub), tag, "delete", gvk, withParams(itemParams, paramPretty, paramDryRun, paramGrace, paramPropagation))
 		del.Description = "delete a " + gvk.Kind
