@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"math/big"
@@ -289,4 +290,59 @@ func (s *TokenStore) update(f func([]BootstrapToken) []BootstrapToken) error {
 	tokens = f(tokens)
 	sort.Slice(tokens, func(i, j int) bool { return tokens[i].ID < tokens[j].ID })
 	return writeFileAtomic(s.Path, formatTokenFile(tokens), 0o600)
+}
+
+// LoadStaticTokens reads a static token file in kube-apiserver's
+// --token-auth-file format: CSV lines `token,user,uid[,"group1,group2,..."]`
+// (uid is ignored by drydock); blank lines and lines starting with '#' are
+// skipped. The result is AuthenticatorConfig.StaticTokens. The file holds
+// secrets: it must not be readable by group or others.
+func LoadStaticTokens(path string) (map[string]User, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s: mode %o lets others read the tokens; chmod 600 it", path, st.Mode().Perm())
+	}
+	out := map[string]User{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rec, err := csv.NewReader(strings.NewReader(line)).Read()
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, n, err)
+		}
+		if len(rec) < 3 {
+			return nil, fmt.Errorf("%s:%d: want token,user,uid[,\"groups\"], got %d fields", path, n, len(rec))
+		}
+		token, name := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
+		if token == "" || name == "" {
+			return nil, fmt.Errorf("%s:%d: empty token or user", path, n)
+		}
+		if _, dup := out[token]; dup {
+			return nil, fmt.Errorf("%s:%d: duplicate token for user %q", path, n, name)
+		}
+		u := User{Name: name}
+		if len(rec) > 3 {
+			for _, g := range strings.Split(rec[3], ",") {
+				if g = strings.TrimSpace(g); g != "" {
+					u.Groups = append(u.Groups, g)
+				}
+			}
+		}
+		out[token] = u
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -154,6 +155,47 @@ func TestTokenFileErrors(t *testing.T) {
 			_, err := s.List()
 			if err == nil || !strings.Contains(err.Error(), s.Path) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to name %s and %q", err, s.Path, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadStaticTokens(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		mode    os.FileMode
+		want    map[string]User
+		wantErr string
+	}{
+		{"kube-apiserver format", "# comment\nt1,alice,1\nt2,admin,2,\"system:masters,ops\"\n\n", 0o600,
+			map[string]User{"t1": {Name: "alice"}, "t2": {Name: "admin", Groups: []string{"system:masters", "ops"}}}, ""},
+		{"too few fields", "t1,alice\n", 0o600, nil, ":1: want token,user,uid"},
+		{"empty user", "t1,,1\n", 0o600, nil, ":1: empty token or user"},
+		{"duplicate token", "t1,a,1\nt1,b,2\n", 0o600, nil, ":2: duplicate token"},
+		{"readable by others", "t1,a,1\n", 0o644, nil, "chmod 600"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "tokens.csv")
+			if err := os.WriteFile(path, []byte(tt.content), tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			got, err := LoadStaticTokens(path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), path) {
+					t.Fatalf("err = %v, want it to name the file and contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
 	}
