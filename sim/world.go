@@ -21,6 +21,7 @@ import (
 	"github.com/drydock-sim/drydock/core/client"
 	"github.com/drydock-sim/drydock/core/clock/fakeclock"
 	"github.com/drydock-sim/drydock/core/rng"
+	"github.com/drydock-sim/drydock/core/scheduler"
 	"github.com/drydock-sim/drydock/core/store"
 	"github.com/drydock-sim/drydock/core/store/memstore"
 	"github.com/drydock-sim/drydock/sim/metrics"
@@ -39,6 +40,9 @@ type Options struct {
 	HasSeed bool
 	// Trace, if set, receives the JSON-lines trace.
 	Trace io.Writer
+	// DecisionSink, if set, receives every scheduling attempt (for the
+	// dashboard's feed; it must Clone what it keeps). It does not change the run.
+	DecisionSink func(scheduler.Decision)
 }
 
 // World is one simulated cluster.
@@ -58,6 +62,8 @@ type World struct {
 	end     time.Time
 
 	traffic *trafficSim // simulated Service traffic (traffic.go); nil without
+
+	decisionSink func(scheduler.Decision) // Options.DecisionSink
 }
 
 // ActionFailure is a timeline action that could not be carried out.
@@ -76,7 +82,7 @@ func New(sc *scenario.Scenario, opts Options) (*World, error) {
 		seed = opts.Seed
 	}
 	w := &World{sc: sc, seed: seed, clock: fakeclock.New(Epoch), store: memstore.New(memstore.WithHistoryLimit(4096)),
-		trace: trace.New(opts.Trace), metrics: metrics.New(), nodes: map[string]*simNode{}}
+		trace: trace.New(opts.Trace), metrics: metrics.New(), nodes: map[string]*simNode{}, decisionSink: opts.DecisionSink}
 	w.end = Epoch.Add(sc.Duration)
 	var err error
 	w.api, err = apiserver.New(apiserver.Config{Store: w.store, Clock: w.clock, Rand: rng.Stream(seed, "apiserver")})
@@ -239,6 +245,9 @@ func (w *World) Run() { w.RunUntil(w.sc.Duration) }
 
 // Now is the simulated time elapsed since the start.
 func (w *World) Now() time.Duration { return w.since() }
+
+// Events is how many simulator events (timers) have run.
+func (w *World) Events() uint64 { return w.clock.Fired }
 
 // Seed is the seed in force.
 func (w *World) Seed() uint64 { return w.seed }
