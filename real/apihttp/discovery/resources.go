@@ -38,9 +38,6 @@ func categories(r *api.Resource) []string {
 type subresource struct {
 	kind  schema.GroupVersionKind // empty group, version and kind: the parent's
 	verbs []string
-	// accepted: kinds accepted in request bodies besides the response kind
-	// (the aggregated discovery acceptedTypes).
-	accepted []schema.GroupVersionKind
 }
 
 var (
@@ -204,9 +201,6 @@ func (h *handler) versionDiscovery(gv schema.GroupVersion) (apidiscoveryv2.APIVe
 			}
 			sd := apidiscoveryv2.APISubresourceDiscovery{Subresource: sub, Verbs: s.verbs,
 				ResponseKind: &metav1.GroupVersionKind{Group: s.kind.Group, Version: s.kind.Version, Kind: s.kind.Kind}}
-			for _, a := range s.accepted {
-				sd.AcceptedTypes = append(sd.AcceptedTypes, metav1.GroupVersionKind{Group: a.Group, Version: a.Version, Kind: a.Kind})
-			}
 			d.Subresources = append(d.Subresources, sd)
 		}
 		v.Resources = append(v.Resources, d)
