@@ -24,6 +24,14 @@ type AuthorizerConfig struct {
 	// rules need it to tell whether a pod is bound to the requesting node and
 	// what a Node's stored taints and labels are. Required.
 	Get func(ctx context.Context, r *api.Resource, ns, name string) (api.Object, error)
+	// NodePatchesAdmitted: the API layer calls AdmitNodeUpdate with the
+	// stored and the patched Node before it stores a node's patch of its
+	// own Node object. Without it such patches are refused (secure by
+	// default: the authorizer cannot see what a patch changes), and a node
+	// updates its Node with PUT, which is checked here; patches of
+	// nodes/status are always allowed (a status write keeps the stored spec
+	// and labels).
+	NodePatchesAdmitted bool
 }
 
 // RequestAuthorizer implements Authorizer with drydock's fixed policy, in
@@ -138,8 +146,10 @@ func isRead(verb string) bool { return verb == "get" || verb == "list" || verb =
 //     role), so reads are not narrowed.
 //   - create its own Node (no configSource, no node-restriction.kubernetes.io
 //     labels, no kubernetes.io/k8s.io labels but the kubelet's own);
-//     update/patch its own Node and nodes/status (the same label rules, and
-//     taints unchanged); never another node's Node.
+//     update its own Node and update/patch its nodes/status (the same label
+//     rules, and taints unchanged); patch its own Node only when the API
+//     layer runs AdmitNodeUpdate (AuthorizerConfig.NodePatchesAdmitted);
+//     never write another node's Node.
 //   - get/create/update/patch/delete its own Lease in kube-node-lease.
 //   - update/patch pods/status, delete pods and create pods/eviction only for
 //     pods bound to it (spec.nodeName); create only mirror pods bound to it.
@@ -187,8 +197,12 @@ func (z *RequestAuthorizer) authorizeNodeObject(ctx context.Context, nodeName st
 	}
 	if a.Verb == "patch" {
 		// The patched object is known only after the API server applies the
-		// patch; AdmitNodeUpdate checks it then.
-		return nil
+		// patch; AdmitNodeUpdate checks it then. A status write cannot
+		// change spec or labels.
+		if a.Subresource == "status" || z.cfg.NodePatchesAdmitted {
+			return nil
+		}
+		return forbidden(a, fmt.Sprintf("node %q may patch only nodes/status here; update its Node with PUT", nodeName))
 	}
 	node, ok := a.Object.(*corev1.Node)
 	if !ok {

@@ -123,7 +123,7 @@ func TestAuthorizerMatrix(t *testing.T) {
 		{"node creates a service", res(nodeA, "create", "", "services", "", "default", "", nil), deny, "cannot create resource"},
 
 		// nodes: Node objects
-		{"node patches its own Node", res(nodeA, "patch", "", "nodes", "", "", "node-a", nil), allow, ""},
+		{"node patches its own Node without patch admission", res(nodeA, "patch", "", "nodes", "", "", "node-a", nil), deny, "may patch only nodes/status"},
 		{"node patches another node's Node", res(nodeA, "patch", "", "nodes", "", "", "node-b", nil), deny,
 			`nodes "node-b" is forbidden: User "system:node:node-a" cannot patch resource "nodes" in API group "" at the cluster scope: node "node-a" is not allowed to modify node "node-b"`},
 		{"node updates its own status", res(nodeA, "update", "", "nodes", "status", "", "node-a", testNode("node-a")), allow, ""},
@@ -215,6 +215,36 @@ func TestAuthorizerMatrix(t *testing.T) {
 				}
 			} else if !strings.Contains(msg, tt.msg) {
 				t.Fatalf("message %q does not contain %q", msg, tt.msg)
+			}
+		})
+	}
+}
+
+func TestNodePatchesAdmitted(t *testing.T) {
+	objs := fakeObjects{"nodes//node-a": testNode("node-a")}
+	nodeA := &User{Name: "system:node:node-a", Groups: []string{GroupNodes}}
+	tests := []struct {
+		name     string
+		admitted bool
+		node     string
+		sub      string
+		ok       bool
+	}{
+		{"own Node, patches admitted", true, "node-a", "", true},
+		{"own Node, patches not admitted", false, "node-a", "", false},
+		{"own status, patches not admitted", false, "node-a", "status", true},
+		{"other Node, patches admitted", true, "node-b", "", false},
+		{"other status, patches admitted", true, "node-b", "status", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			z, err := NewAuthorizer(AuthorizerConfig{Get: objs.Get, NodePatchesAdmitted: tt.admitted})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = z.Authorize(context.Background(), Attributes{User: nodeA, Verb: "patch", Resource: "nodes", Subresource: tt.sub, Name: tt.node})
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
 			}
 		})
 	}
