@@ -705,3 +705,36 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// DefaultServingHosts are the names a server on this machine is reached at
+// when none are configured: the host name and the addresses of the
+// interfaces that are up (loopback is always in the serving certificate).
+// Pass them as ServingOptions.Hosts so that nodes joining with
+// --server https://<any of them>:PORT can verify the API server.
+func DefaultServingHosts() []string {
+	var hosts []string
+	if h, err := os.Hostname(); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return hosts
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || ipn.IP.IsLinkLocalUnicast() || ipn.IP.IsLoopback() {
+				continue
+			}
+			hosts = append(hosts, ipn.IP.String())
+		}
+	}
+	return hosts
+}

@@ -258,3 +258,30 @@ func TestServerAndClientTLSConfig(t *testing.T) {
 		t.Fatalf("kubelet client TLS config = %+v", kc)
 	}
 }
+
+func TestDefaultServingHosts(t *testing.T) {
+	hosts := DefaultServingHosts()
+	name, err := os.Hostname()
+	if err != nil {
+		t.Skip(err)
+	}
+	if len(hosts) == 0 || hosts[0] != name {
+		t.Fatalf("hosts %v do not start with the host name %q", hosts, name)
+	}
+	for _, h := range hosts[1:] {
+		ip := net.ParseIP(h)
+		if ip == nil || ip.IsLoopback() {
+			t.Fatalf("host %q is not a non-loopback IP", h)
+		}
+	}
+	// They all make it into the serving certificate.
+	kp, err := mustCA(t).IssueAPIServerServing(ServingOptions{Hosts: hosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hosts {
+		if err := kp.Cert.VerifyHostname(h); err != nil {
+			t.Error(err)
+		}
+	}
+}
