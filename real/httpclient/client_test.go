@@ -46,7 +46,7 @@ func eventually(t *testing.T, l *loop.Loop, what string, cond func() bool) {
 func pod(name, node string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": "web"}},
-		Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
+		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}},
 	}
 }
 
@@ -292,7 +292,9 @@ func TestWatchDeliversInOrderOnTheLoop(t *testing.T) {
 	rec := &recorder{}
 	var cancel func()
 	var werr error
-	l.Do(func() { cancel, werr = c.Watch(ctx, api.Pods, "default", metav1.ListOptions{ResourceVersion: rv}, rec.fn) })
+	l.Do(func() {
+		cancel, werr = c.Watch(ctx, api.Pods, "default", metav1.ListOptions{ResourceVersion: rv}, rec.fn)
+	})
 	if werr != nil {
 		t.Fatal(werr)
 	}
