@@ -105,7 +105,9 @@ func TestOpenAPICoversEveryField(t *testing.T) {
 				func(x *runtime.RawExtension, c randfill.Continue) { x.Raw = []byte(`{"a":1}`) },
 				func(f *metav1.FieldsV1, c randfill.Continue) { f.Raw = []byte(`{"f:a":{}}`) },
 				func(m *metav1.Time, c randfill.Continue) { *m = metav1.Unix(c.Int63n(1<<31), 0) },
-				func(m *metav1.MicroTime, c randfill.Continue) { *m = metav1.NewMicroTime(metav1.Unix(c.Int63n(1<<31), 0).Time) },
+				func(m *metav1.MicroTime, c randfill.Continue) {
+					*m = metav1.NewMicroTime(metav1.Unix(c.Int63n(1<<31), 0).Time)
+				},
 			).Fill(obj)
 			data, err := json.Marshal(obj)
 			if err != nil {
