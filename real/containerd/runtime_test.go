@@ -21,6 +21,7 @@ import (
 	"github.com/drydock-sim/drydock/real/containerd/crilog"
 	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
 	"github.com/drydock-sim/drydock/real/images"
+	"github.com/drydock-sim/drydock/real/kubeletserver"
 )
 
 // testLoop stands in for real/loop: posted funcs run, in order, on the
@@ -415,5 +416,37 @@ func TestRestartedRuntime(t *testing.T) {
 	data, _ := os.ReadFile(path)
 	if !strings.Contains(string(data), " stdout F started\n") || !strings.Contains(string(data), " stdout F bye\n") {
 		t.Errorf("log across the restart lacks output from before or after it:\n%s", data)
+	}
+}
+
+var _ kubeletserver.LogLocator = (*containerd.Runtime)(nil)
+
+// TestFollowLogUntilExit reads a running container's log as the kubelet
+// server does with follow=true: the lines come as they are written and the
+// read ends once the container has exited.
+func TestFollowLogUntilExit(t *testing.T) {
+	f := newFixture(t)
+	sb, cc := podConfigs("sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.2; done; echo done >&2")
+	_, _ = f.start(t, sb, cc)
+	path, exited, err := f.rt.LocateLog("default", sb.Name, "main", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file *os.File
+	if !f.loop.Run(time.Minute, func() bool { file, err = os.Open(path); return err == nil }) {
+		t.Fatalf("no log file: %v", err)
+	}
+	defer file.Close()
+	var out strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := kubeletserver.ReadLogs(ctx, file, kubeletserver.ReadOptions{Follow: true, TailLines: -1}, exited, 10*time.Millisecond, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("follow did not end when the container exited")
+	}
+	if got := out.String(); got != "line 1\nline 2\nline 3\ndone\n" {
+		t.Errorf("followed log %q", got)
 	}
 }
