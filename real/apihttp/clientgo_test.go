@@ -164,4 +164,3 @@ func TestClientGo(t *testing.T) {
 		})
 	}
 }
-
