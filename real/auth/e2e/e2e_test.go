@@ -5,6 +5,8 @@ import (
 	"io"
 	"log"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -25,6 +27,7 @@ import (
 	"github.com/drydock-sim/drydock/core/clock"
 	"github.com/drydock-sim/drydock/core/store/memstore"
 	"github.com/drydock-sim/drydock/real/apihttp"
+	"github.com/drydock-sim/drydock/real/apihttp/discovery"
 	"github.com/drydock-sim/drydock/real/auth"
 )
 
@@ -41,6 +44,8 @@ type cluster struct {
 	token  auth.BootstrapToken
 	admin  kubernetes.Interface
 	server *apiserver.Server
+	// kubeconfig is the admin kubeconfig file.
+	kubeconfig string
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -70,7 +75,7 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	h, err := apihttp.New(apihttp.Config{Server: s, Authenticator: authn, Authorizer: authz,
-		Extra: map[string]http.Handler{auth.JoinPath: join}})
+		Discovery: discovery.Handler(discovery.Options{}), Extra: map[string]http.Handler{auth.JoinPath: join}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +93,7 @@ func newCluster(t *testing.T) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &cluster{url: srv.URL, pki: pki, token: tok, admin: clientset(t, cfg), server: s}
+	return &cluster{url: srv.URL, pki: pki, token: tok, admin: clientset(t, cfg), server: s, kubeconfig: kubeconfig}
 }
 
 func clientset(t *testing.T, cfg *rest.Config) kubernetes.Interface {
@@ -249,5 +254,68 @@ func TestNodeCredentialsEndToEnd(t *testing.T) {
 	}
 	if nb.Spec.Unschedulable || nb.Labels["x"] != "" || len(nb.Status.Conditions) != 0 {
 		t.Fatalf("node-b was modified: %+v", nb)
+	}
+}
+
+// kubectl with the admin kubeconfig lists the nodes; with a node's
+// kubeconfig it may not delete another node.
+func TestKubectl(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("kubectl not found")
+		}
+		t.Skip("kubectl not found")
+	}
+	c := newCluster(t)
+	ctx := context.Background()
+	for _, n := range []string{"node-a", "node-b"} {
+		if _, err := c.admin.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	creds, err := auth.Join(ctx, auth.JoinOptions{Server: c.url, Token: c.token.String(), NodeName: "node-a",
+		Dir: t.TempDir(), CABundle: c.pki.CA.CertPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeCfg, err := auth.KubeconfigFor("", c.url, creds.CAPEM, "system:node:node-a", creds.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeKubeconfig := filepath.Join(t.TempDir(), "node.conf")
+	if err := auth.WriteKubeconfig(nodeKubeconfig, nodeCfg); err != nil {
+		t.Fatal(err)
+	}
+	run := func(kubeconfig string, args ...string) (string, error) {
+		home := t.TempDir()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig, "--cache-dir", filepath.Join(home, "cache")}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+home, "KUBECONFIG=")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	tests := []struct {
+		name       string
+		kubeconfig string
+		args       []string
+		ok         bool
+		want       string
+	}{
+		{"admin gets nodes", c.kubeconfig, []string{"get", "nodes", "-o", "name"}, true, "node/node-a\nnode/node-b"},
+		{"node gets nodes", nodeKubeconfig, []string{"get", "nodes", "-o", "name"}, true, "node/node-b"},
+		{"node deletes another node", nodeKubeconfig, []string{"delete", "node", "node-b"}, false,
+			`Error from server (Forbidden): nodes "node-b" is forbidden: User "system:node:node-a" cannot delete resource "nodes" in API group "" at the cluster scope`},
+		{"node labels another node", nodeKubeconfig, []string{"label", "node", "node-b", "x=y"}, false,
+			`node "node-a" is not allowed to modify node "node-b"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := run(tt.kubeconfig, tt.args...)
+			if (err == nil) != tt.ok || !strings.Contains(out, tt.want) {
+				t.Fatalf("kubectl %v: err = %v, want ok=%v and %q in:\n%s", tt.args, err, tt.ok, tt.want, out)
+			}
+		})
 	}
 }
