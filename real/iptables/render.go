@@ -121,7 +121,7 @@ func join(parts ...[]string) []string {
 	return out
 }
 
-func ipv4(s string) bool {
+func isIPv4(s string) bool {
 	a, err := netip.ParseAddr(s)
 	return err == nil && a.Is4()
 }
@@ -138,7 +138,7 @@ func render(cfg *Config, rs proxy.RuleSet) *program {
 
 	for i := range rs.Ports {
 		sp := &rs.Ports[i]
-		if !ipv4(sp.ClusterIP) {
+		if !isIPv4(sp.ClusterIP) {
 			continue
 		}
 		perService = renderPort(cfg, sp, natSvc, natNP, filSvc, filExt, perService)
@@ -183,13 +183,13 @@ func renderPort(cfg *Config, sp *proxy.ServicePort, natSvc, natNP, filSvc, filEx
 	proto := protoMatch(sp.Name.Protocol)
 	var extIPs []string
 	for _, ip := range sp.ExternalIPs {
-		if ipv4(ip) {
+		if isIPv4(ip) {
 			extIPs = append(extIPs, ip)
 		}
 	}
 	var all []proxy.Endpoint
 	for _, e := range sp.Endpoints {
-		if ipv4(e.IP) {
+		if isIPv4(e.IP) {
 			all = append(all, e)
 		}
 	}

@@ -43,7 +43,7 @@ type svcSpec struct {
 func (s svcSpec) objects() (*corev1.Service, *corev1.Endpoints) {
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: s.name},
-		Spec: corev1.ServiceSpec{Type: s.typ, ClusterIP: s.clusterIP, Ports: s.ports, ExternalIPs: s.externalIPs},
+		Spec:       corev1.ServiceSpec{Type: s.typ, ClusterIP: s.clusterIP, Ports: s.ports, ExternalIPs: s.externalIPs},
 	}
 	if svc.Spec.Type == "" {
 		svc.Spec.Type = corev1.ServiceTypeClusterIP

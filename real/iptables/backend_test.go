@@ -1,0 +1,93 @@
+package iptables
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/drydock-sim/drydock/core/proxy/proxytest"
+)
+
+// TestBehaviour runs the proxy backend behaviour suite against real
+// iptables rules in network namespaces.
+func TestBehaviour(t *testing.T) {
+	requireRoot(t)
+	proxytest.Run(t, func(t *testing.T) proxytest.BackendUnderTest { return newNSBackend(t) })
+}
+
+// TestCleanup: Cleanup leaves no chain or jump of the backend behind and
+// touches nothing else; a later Apply starts over.
+func TestCleanup(t *testing.T) {
+	n := newNSBackend(t)
+	before := n.iptablesSave(t)
+	if err := n.Apply(ruleSet(fixture()...)); err != nil {
+		t.Fatal(err)
+	}
+	during := n.iptablesSave(t)
+	for _, want := range []string{
+		"-A PREROUTING -m comment --comment \"drydock service portals\" -j " + ChainServices,
+		"-A OUTPUT -m comment --comment \"drydock service portals\" -j " + ChainServices,
+		"-A POSTROUTING -m comment --comment \"drydock postrouting rules\" -j " + ChainPostrouting,
+		"-A INPUT -m conntrack --ctstate NEW -m comment --comment \"drydock externally-visible service portals\" -j " + ChainExternalServices,
+		"-A FORWARD -m comment --comment \"drydock forwarding rules\" -j " + ChainForward,
+		"-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"drydock service portals\" -j " + ChainServices,
+		"-A OUTPUT -m conntrack --ctstate NEW -m comment --comment \"drydock service portals\" -j " + ChainServices,
+		"--to-destination 10.244.1.10:8080",
+	} {
+		if !strings.Contains(during, want) {
+			t.Errorf("after Apply, iptables-save lacks %q:\n%s", want, during)
+		}
+	}
+	// A second full sync (a new backend in the same namespace, as after a
+	// restart) must not duplicate the jumps.
+	b2, err := New(n.b.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.b = b2
+	if err := n.Apply(ruleSet(fixture()[:2]...)); err != nil {
+		t.Fatal(err)
+	}
+	again := n.iptablesSave(t)
+	if c := strings.Count(again, "-j "+ChainPostrouting); c != 1 {
+		t.Errorf("%d jumps to %s after a second backend's Apply, want 1", c, ChainPostrouting)
+	}
+	if strings.Contains(again, "10.244.1.30") {
+		t.Errorf("the new backend's full sync left chains of Services it does not have:\n%s", again)
+	}
+
+	var cerr error
+	n.top.node.do(func() { cerr = n.b.Cleanup() })
+	if cerr != nil {
+		t.Fatal(cerr)
+	}
+	after := n.iptablesSave(t)
+	if strings.Contains(after, "DRYDOCK") {
+		t.Errorf("Cleanup left rules behind:\n%s", after)
+	}
+	if norm(after) != norm(before) {
+		t.Errorf("Cleanup changed rules that are not the backend's:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	// Cleanup twice is fine; Apply after Cleanup works.
+	n.top.node.do(func() { cerr = n.b.Cleanup() })
+	if cerr != nil {
+		t.Fatalf("second Cleanup: %v", cerr)
+	}
+	if err := n.Apply(ruleSet(fixture()...)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(n.iptablesSave(t), "-j "+ChainPostrouting) {
+		t.Error("Apply after Cleanup did not restore the jumps")
+	}
+}
+
+// norm keeps the rules and the user-defined chains of iptables-save
+// output: timestamps, counters and empty built-in tables do not count.
+func norm(save string) string {
+	var out []string
+	for _, l := range strings.Split(save, "\n") {
+		if strings.HasPrefix(l, "-A ") || (strings.HasPrefix(l, ":") && strings.Contains(l, " - [")) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
