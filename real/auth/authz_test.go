@@ -160,8 +160,11 @@ func TestAuthorizerMatrix(t *testing.T) {
 		{"node updates status of another node's pod", res(nodeA, "update", "", "pods", "status", "default", "pb", testPod("pb", "node-b")), deny,
 			`pods "pb" is forbidden: User "system:node:node-a" cannot update resource "pods/status" in API group "" in the namespace "default": node "node-a" can only update pod status for pods with spec.nodeName set to itself`},
 		{"node patches status of an unscheduled pod", res(nodeA, "patch", "", "pods", "status", "default", "unsked", nil), deny, "can only update pod status"},
-		{"node relabels its pod through status", res(nodeA, "update", "", "pods", "status", "default", "pa", testPod("pa", "node-a", func(p *corev1.Pod) { p.Labels["app"] = "evil" })), deny,
-			"cannot update labels through pod status"},
+		{"node updates status of its pod from a stale copy", res(nodeA, "update", "", "pods", "status", "default", "pa", testPod("pa", "node-a", func(p *corev1.Pod) { p.Labels["app"] = "old" })), allow, ""},
+		{"node updates its status from a stale copy", res(nodeA, "update", "", "nodes", "status", "", "node-a", testNode("node-a", func(n *corev1.Node) {
+			n.Spec.Taints = nil
+			n.Labels = nil
+		})), allow, ""},
 		{"node updates status of a missing pod", res(nodeA, "update", "", "pods", "status", "default", "gone", testPod("gone", "node-a")), notFound, `pods "gone" not found`},
 		{"node deletes its pod", res(nodeA, "delete", "", "pods", "", "default", "pa", nil), allow, ""},
 		{"node deletes another node's pod", res(nodeA, "delete", "", "pods", "", "default", "pb", nil), deny, `node "node-a" can only delete pods with spec.nodeName set to itself`},

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"math/rand/v2"
@@ -204,6 +205,27 @@ func TestNodeCredentialsEndToEnd(t *testing.T) {
 		{"node updates another node's Node", updateNode("node-b", func(n *corev1.Node) { n.Spec.Unschedulable = true }), apierrors.IsForbidden,
 			`node "node-a" is not allowed to modify node "node-b"`},
 		{"node updates another node's status", updateStatus("node-b"), apierrors.IsForbidden, `cannot update resource "nodes/status"`},
+		{"node updates its status from a copy older than the admin's taint", func() error {
+			stale, err := node.CoreV1().Nodes().Get(ctx, "node-a", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			fresh := stale.DeepCopy()
+			fresh.Spec.Taints = []corev1.Taint{{Key: "admin", Effect: corev1.TaintEffectNoSchedule}}
+			if _, err := c.admin.CoreV1().Nodes().Update(ctx, fresh, metav1.UpdateOptions{}); err != nil {
+				return err
+			}
+			stale.ResourceVersion = ""
+			stale.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now()}}
+			out, err := node.CoreV1().Nodes().UpdateStatus(ctx, stale, metav1.UpdateOptions{})
+			if err != nil {
+				return err
+			}
+			if len(out.Spec.Taints) != 1 {
+				return fmt.Errorf("the status write changed the taints: %v", out.Spec.Taints)
+			}
+			return nil
+		}, nil, ""},
 		{"node removes its own taints", updateNode("node-a", func(n *corev1.Node) {
 			n.Spec.Taints = []corev1.Taint{{Key: "k", Effect: corev1.TaintEffectNoSchedule}}
 		}), apierrors.IsForbidden, "is not allowed to modify taints"},
