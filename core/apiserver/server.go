@@ -66,11 +66,17 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{store: cfg.Store, clock: cfg.Clock, rand: cfg.Rand, ips: ips, hubs: map[*api.Resource]*hub{}}
 	for _, r := range api.All {
 		h := newHub(r, cfg.WatchWindow)
-		cancel, err := cfg.Store.Watch(r.KeyPrefix(""), cfg.Store.Revision(), h.dispatch)
+		// lastRev is set before the store watch starts: an asynchronous
+		// store may dispatch (and move lastRev on) before Watch returns, and
+		// a second Revision() call could name a revision whose events the
+		// watch, started at the first, delivers.
+		rev := cfg.Store.Revision()
+		h.lastRev = rev
+		cancel, err := cfg.Store.Watch(r.KeyPrefix(""), rev, h.dispatch)
 		if err != nil {
+			s.Close()
 			return nil, fmt.Errorf("apiserver: watch %s: %w", r.Name, err)
 		}
-		h.lastRev = cfg.Store.Revision()
 		s.hubs[r] = h
 		s.closed = append(s.closed, cancel)
 	}

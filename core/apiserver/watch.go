@@ -23,8 +23,13 @@ import (
 // window fails with 410 Expired. An object that stops matching the selectors
 // is reported DELETED, one that starts matching ADDED.
 //
-// fn is called synchronously from the write path and must not call back into
-// the server; the simulator queues events, real mode buffers them.
+// fn must not call back into the server (cancel included). Over a
+// synchronous store (the simulator's memstore) it is called from the write
+// path; over an asynchronous one (etcd) from the store's delivery goroutine,
+// one event at a time and in revision order. Either way a watch from a
+// resourceVersion the caller got from a write or a list sees every later
+// event, even those the store has not delivered yet. After cancel returns fn
+// is not called again.
 func (s *Server) Watch(ctx context.Context, r *api.Resource, ns string, opts metav1.ListOptions, fn func(api.WatchEvent)) (func(), error) {
 	sel, err := parseSelectors(r, opts)
 	if err != nil {
@@ -75,12 +80,15 @@ func (s *Server) Watch(ctx context.Context, r *api.Resource, ns string, opts met
 
 // watcher is one client watch.
 type watcher struct {
-	r      *api.Resource
-	ns     string
-	sel    *selectors
-	fn     func(api.WatchEvent)
+	r   *api.Resource
+	ns  string
+	sel *selectors
+	fn  func(api.WatchEvent)
+	seq uint64
+	// mu is held while fn runs and guards from and closed: detach takes it
+	// to wait for a delivery in progress, so no fn call follows it.
+	mu     sync.Mutex
 	from   int64 // deliver only revisions above this
-	seq    uint64
 	closed bool
 }
 
@@ -145,6 +153,11 @@ func (h *hub) attach(w *watcher, from int64) error {
 			replay = append(replay, *ev)
 		}
 	}
+	// A store that delivers asynchronously may not have handed this hub
+	// every event up to from yet (from came from a write or a list); those
+	// arrive later through dispatch and are skipped there, being <= from.
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.from = from
 	h.nextSeq++
 	w.seq = h.nextSeq
@@ -166,10 +179,17 @@ func (h *hub) attach(w *watcher, from int64) error {
 	return nil
 }
 
+// detach removes w; once it returns, w.fn is not running and will not run.
 func (h *hub) detach(w *watcher) {
+	h.remove(w)
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+}
+
+func (h *hub) remove(w *watcher) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	w.closed = true
 	if w.sel.byNodeName {
 		ws := removeWatcher(h.byNode[w.sel.nodeName], w)
 		if len(ws) == 0 {
@@ -218,9 +238,11 @@ func (h *hub) dispatch(ev store.Event) {
 	h.order = targets
 	h.mu.Unlock()
 	for _, w := range targets {
+		w.mu.Lock()
 		if ev.Revision > w.from && !w.closed {
 			w.deliver(ev)
 		}
+		w.mu.Unlock()
 	}
 	clear(targets)
 }
