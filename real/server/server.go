@@ -250,7 +250,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 
 	// API server.
 	l := loop.New()
-	l.OnPanic = func(p *loop.PanicError) { s.log.Error("control loop panic", "panic", fmt.Sprint(p.Value), "stack", string(p.Stack)) }
+	l.OnPanic = func(p *loop.PanicError) {
+		s.log.Error("control loop panic", "panic", fmt.Sprint(p.Value), "stack", string(p.Stack))
+	}
 	s.loop = l
 	api, err := apiserver.New(apiserver.Config{Store: st, Clock: l, Rand: rng.Stream(seed, "apiserver"), ServiceCIDR: s.cfg.ServiceCIDR})
 	if err != nil {
