@@ -233,5 +233,58 @@ func TestKubectl(t *testing.T) {
 	if _, err := e.api.Get(ctx, api.Services, "default", "web"); !apierrors.IsNotFound(err) {
 		t.Errorf("service still there: %v", err)
 	}
-	_ = corev1.Service{}
+}
+
+// TestKubectlTier2 covers logs, label, create from flags (protobuf request
+// bodies) and drain (cordon, evictions).
+func TestKubectlTier2(t *testing.T) {
+	e := logEnvWith(t, fakeKubelet(t, nil), apihttp.Config{Discovery: discovery.Handler(discovery.Options{}), Table: tables.Table})
+	k := newKubectl(t, e.srv.URL)
+	ctx := context.Background()
+
+	if out := k.run("logs", "one", "--tail=3", "--timestamps"); !strings.Contains(out, "path=/containerLogs/default/one/c") ||
+		!strings.Contains(out, "tailLines=3") || !strings.Contains(out, "timestamps=true") {
+		t.Errorf("logs: %q", out)
+	}
+	// kubectl picks the first container itself and says so (the server's
+	// 400 naming the choices is for clients that do not).
+	if out, errOut, err := k.try("logs", "two"); err != nil || !strings.Contains(errOut, `Defaulted container "a" out of: a, b`) ||
+		!strings.Contains(out, "/containerLogs/default/two/a") {
+		t.Errorf("logs two: %v %q %q", err, out, errOut)
+	}
+	if out := k.run("logs", "two", "-c", "b"); !strings.Contains(out, "/containerLogs/default/two/b") {
+		t.Errorf("logs -c: %q", out)
+	}
+
+	if out := k.run("label", "pod", "one", "tier=front"); !strings.Contains(out, "pod/one labeled") {
+		t.Errorf("label: %q", out)
+	}
+	if p, _ := e.api.Get(ctx, api.Pods, "default", "one"); p.GetLabels()["tier"] != "front" {
+		t.Errorf("labels %v", p.GetLabels())
+	}
+
+	if out := k.run("create", "deployment", "api", "--image=busybox", "--replicas=2"); !strings.Contains(out, "deployment.apps/api created") {
+		t.Errorf("create deployment: %q", out)
+	}
+	if out := k.run("create", "namespace", "team"); !strings.Contains(out, "namespace/team created") {
+		t.Errorf("create namespace: %q", out)
+	}
+	if out := k.run("get", "pods", "-o", "wide"); !strings.Contains(out, "n1") || !strings.Contains(out, "NODE") {
+		t.Errorf("get pods -o wide: %q", out)
+	}
+
+	// drain: cordon and evict the node's pods (both bound to n1).
+	out, errOut, err := k.try("drain", "n1", "--ignore-daemonsets", "--force", "--timeout=30s", "--grace-period=0")
+	if err != nil || !strings.Contains(out, "node/n1 cordoned") || !strings.Contains(out, "evicting pod default/one") {
+		t.Errorf("drain: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+	}
+	n, _ := e.api.Get(ctx, api.Nodes, "", "n1")
+	if !n.(*corev1.Node).Spec.Unschedulable {
+		t.Error("node not cordoned")
+	}
+	for _, p := range []string{"one", "two"} {
+		if _, err := e.api.Get(ctx, api.Pods, "default", p); !apierrors.IsNotFound(err) {
+			t.Errorf("pod %s not evicted: %v", p, err)
+		}
+	}
 }

@@ -49,11 +49,14 @@ func fakeKubelet(t *testing.T, release chan struct{}) *httptest.Server {
 }
 
 func logEnv(t *testing.T, kubelet *httptest.Server) *env {
-	var client *http.Client
+	return logEnvWith(t, kubelet, apihttp.Config{})
+}
+
+func logEnvWith(t *testing.T, kubelet *httptest.Server, cfg apihttp.Config) *env {
 	if kubelet != nil {
-		client = kubelet.Client()
+		cfg.KubeletClient = kubelet.Client()
 	}
-	e := newEnv(t, apihttp.Config{KubeletClient: client}, 0)
+	e := newEnv(t, cfg, 0)
 	port := 10250
 	if kubelet != nil {
 		u, _ := url.Parse(kubelet.URL)
