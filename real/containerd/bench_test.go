@@ -35,17 +35,20 @@ func BenchmarkStartPods(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		var create, start time.Duration
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			var tasks []client.Task
 			var ctrs []client.Container
 			for p := 0; p < benchPods; p++ {
 				id := fmt.Sprintf("bench-%d-%d", i, p)
+				t0 := time.Now()
 				ctr, err := c.NewContainer(ctx, id, client.WithSnapshotter("overlayfs"), client.WithNewSnapshot(id, img),
 					client.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("sleep", "600")))
 				if err != nil {
 					b.Fatal(err)
 				}
+				t1 := time.Now()
 				task, err := ctr.NewTask(ctx, cio.NullIO)
 				if err != nil {
 					b.Fatal(err)
@@ -54,6 +57,7 @@ func BenchmarkStartPods(b *testing.B) {
 					b.Fatal(err)
 				}
 				ctrs, tasks = append(ctrs, ctr), append(tasks, task)
+				create, start = create+t1.Sub(t0), start+time.Since(t1)
 			}
 			b.StopTimer()
 			for p := range tasks {
@@ -63,6 +67,8 @@ func BenchmarkStartPods(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*benchPods), "ms/pod")
+		reportPhase(b, "create", create)
+		reportPhase(b, "start", start)
 	})
 	b.Run("runtime", func(b *testing.B) {
 		ctrtest.Require(b)
@@ -82,6 +88,7 @@ func BenchmarkStartPods(b *testing.B) {
 				b.Fatalf("%s: %v", what, *err)
 			}
 		}
+		var sbx, create, start time.Duration
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			var sandboxes []string
@@ -92,13 +99,17 @@ func BenchmarkStartPods(b *testing.B) {
 				var err error
 				got := false
 				rt.RunPodSandbox(sb, func(x *cri.SandboxStatus, e error) { st, err, got = x, e, true })
+				t0 := time.Now()
 				wait("RunPodSandbox", &got, &err)
+				t1 := time.Now()
 				got = false
 				rt.CreateContainer(st.ID, cc, sb, func(x string, e error) { id, err, got = x, e, true })
 				wait("CreateContainer", &got, &err)
+				t2 := time.Now()
 				got = false
 				rt.StartContainer(id, func(e error) { err, got = e, true })
 				wait("StartContainer", &got, &err)
+				sbx, create, start = sbx+t1.Sub(t0), create+t2.Sub(t1), start+time.Since(t2)
 				sandboxes = append(sandboxes, st.ID)
 			}
 			b.StopTimer()
@@ -111,5 +122,13 @@ func BenchmarkStartPods(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*benchPods), "ms/pod")
+		reportPhase(b, "sandbox", sbx)
+		reportPhase(b, "create", create)
+		reportPhase(b, "start", start)
 	})
+}
+
+// reportPhase reports the mean time of one phase per pod.
+func reportPhase(b *testing.B, name string, total time.Duration) {
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N*benchPods), name+"-ms/pod")
 }

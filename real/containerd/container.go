@@ -137,7 +137,7 @@ func (r *Runtime) createContainer(sandboxID string, cfg *cri.ContainerConfig) (s
 	if !ready {
 		return "", fmt.Errorf("sandbox %s: %w", sandboxID, cri.ErrSandboxNotReady)
 	}
-	img, _, err := r.image(ctx, cfg.Image, true)
+	img, err := r.lookup(ctx, cfg.Image, true)
 	if err != nil {
 		return "", err
 	}
@@ -281,12 +281,19 @@ func (r *Runtime) startContainer(id string) error {
 	if c == nil {
 		return fmt.Errorf("container %s: %w", id, cri.ErrNotFound)
 	}
+	r.mu.Lock()
+	sb := r.sandboxes[c.st.SandboxID]
+	r.mu.Unlock()
+	if sb == nil {
+		return fmt.Errorf("sandbox %s: %w", c.st.SandboxID, cri.ErrSandboxNotReady)
+	}
+	sb.ops.Lock() // the sandbox is not stopped while its container starts
+	defer sb.ops.Unlock()
 	c.ops.Lock()
 	defer c.ops.Unlock()
 	r.mu.Lock()
 	state := c.st.State
-	sb := r.sandboxes[c.st.SandboxID]
-	ready := sb != nil && sb.st.State == cri.SandboxReady
+	ready := sb.st.State == cri.SandboxReady && r.sandboxes[c.st.SandboxID] == sb
 	r.mu.Unlock()
 	if state != cri.ContainerCreated {
 		return fmt.Errorf("container %s is %s, not created: %w", id, state, cri.ErrInvalidState)
