@@ -132,10 +132,27 @@ func TestJoinEndToEnd(t *testing.T) {
 	if again.Joined || !again.Client.Cert.Equal(creds.Client.Cert) {
 		t.Fatal("restart did not reuse the stored credentials")
 	}
+	// Restart without any trust option: the CA stored at the first join
+	// is the anchor.
+	bare := JoinOptions{Server: c.srv.URL, NodeName: "node-a", Dir: dir}
+	if again, err := Join(ctx, bare); err != nil || again.Joined {
+		t.Fatalf("restart without trust options: %v (joined %v)", err, again != nil && again.Joined)
+	}
+	// A pin of another CA does not reuse them (and, without a token,
+	// cannot join).
+	wrong := c.opts(dir)
+	wrong.Token = ""
+	wrong.CACertHashes = []string{mustCA(t).Hash()}
+	if _, err := Join(ctx, wrong); err == nil {
+		t.Fatal("stored credentials were reused although they do not chain to the pinned CA")
+	}
 
-	// Close to expiry: renewed with the node's own certificate, no token.
+	// Close to expiry: renewed with the node's own certificate, no token,
+	// trusting the stored CA.
+	o = bare
 	o.Now = func() time.Time { return time.Now().Add(CertValidity - renewThreshold/2) }
 	c.pki.CA.Now = o.Now
+	c.pki.KubeletServingCA.Now = o.Now
 	c.authn.cfg.Now = o.Now
 	renewed, err := Join(ctx, o)
 	if err != nil {

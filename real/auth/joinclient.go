@@ -48,7 +48,8 @@ type JoinOptions struct {
 	// Dir holds the node's credentials (created 0700).
 	Dir string
 	// How the node trusts the server on first contact; one of them is
-	// required (secure by default):
+	// required for the first join (secure by default; later the CA stored
+	// then is trusted when none is given):
 	//   CACertHashes: pins of the CA's public key, "sha256:<hex>" as kubeadm's
 	//     --discovery-token-ca-cert-hash (see CA.Hash). The server must
 	//     present a CA certificate with a pinned key in its TLS chain, and
@@ -107,8 +108,9 @@ func (c *NodeCredentials) KubeletServerTLSConfig() *tls.Config {
 }
 
 // Join obtains the node's credentials: it reuses those stored in opts.Dir
-// when they are valid for opts.NodeName, chain to the trusted CA and are not
-// about to expire; renews them with the node's own certificate when they are
+// when they are valid for opts.NodeName, chain to the trusted CA (or to the
+// stored CA when no trust option is given: it was trusted at the first join)
+// and are not about to expire; renews them with the node's own certificate when they are
 // about to expire; otherwise it creates keys and CSRs, calls the server's
 // join endpoint with the bootstrap token, checks the answer and stores
 // node.crt, node.key, kubelet.crt, kubelet.key, kubelet-ca.crt and ca.crt in
@@ -119,9 +121,6 @@ func Join(ctx context.Context, opts JoinOptions) (*NodeCredentials, error) {
 	}
 	if opts.Dir == "" {
 		return nil, errors.New("join: credentials directory is required")
-	}
-	if len(opts.CACertHashes) == 0 && len(opts.CABundle) == 0 && !opts.Insecure {
-		return nil, errors.New("join: no way to trust the server: give the CA certificate hash (sha256:...), a CA file, or explicitly --insecure")
 	}
 	for _, h := range opts.CACertHashes {
 		if !validPin(h) {
@@ -139,8 +138,9 @@ func Join(ctx context.Context, opts JoinOptions) (*NodeCredentials, error) {
 	if opts.Now != nil {
 		now = opts.Now
 	}
+	noTrustOption := len(opts.CACertHashes) == 0 && len(bundle) == 0 && !opts.Insecure
 	stored, storedErr := LoadNodeCredentials(opts.Dir, opts.NodeName, now())
-	if storedErr == nil && trusted(stored.CA, opts.CACertHashes, bundle, opts.Insecure) {
+	if storedErr == nil && (noTrustOption || trusted(stored.CA, opts.CACertHashes, bundle, opts.Insecure)) {
 		if stored.Client.Cert.NotAfter.Sub(now()) >= renewThreshold {
 			return stored, nil
 		}
@@ -150,6 +150,14 @@ func Join(ctx context.Context, opts JoinOptions) (*NodeCredentials, error) {
 		} else if opts.Token == "" {
 			return nil, err
 		}
+		if noTrustOption {
+			// The CA stored at the first join is the trust anchor.
+			bundle = []*x509.Certificate{stored.CA}
+			noTrustOption = false
+		}
+	}
+	if noTrustOption {
+		return nil, errors.New("join: no way to trust the server: give the CA certificate hash (sha256:...), a CA file, or explicitly --insecure")
 	}
 	if opts.Token == "" {
 		if storedErr != nil && !errors.Is(storedErr, os.ErrNotExist) {
