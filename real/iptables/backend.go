@@ -107,6 +107,7 @@ type Backend struct {
 	mu       sync.Mutex
 	applied  map[string]map[string]string // table → chain → body last written
 	needFull bool
+	cache    renderCache
 	lastFull time.Time
 
 	// Hooks, replaced by tests that run without root.
@@ -139,7 +140,8 @@ func (b *Backend) Apply(rs proxy.RuleSet) error {
 	defer b.mu.Unlock()
 	now := b.now()
 	full := b.needFull || !now.Before(b.lastFull.Add(b.cfg.FullSyncPeriod))
-	p := render(&b.cfg, rs)
+	p, cache := render(&b.cfg, rs, b.cache)
+	b.cache = cache
 
 	write := map[string][]chain{}
 	remove := map[string][]chain{}

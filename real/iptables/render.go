@@ -126,30 +126,59 @@ func isIPv4(s string) bool {
 	return err == nil && a.Is4()
 }
 
-// render computes the program for rs. IPv6 addresses are left out: this
-// backend drives iptables (IPv4) only.
-func render(cfg *Config, rs proxy.RuleSet) *program {
-	mark := cfg.markString()
-	natSvc := &lines{name: ChainServices}
-	natNP := &lines{name: ChainNodePorts}
-	filSvc := &lines{name: ChainServices}
-	filExt := &lines{name: ChainExternalServices}
-	var perService []chain
+// portRules is what one Service port contributes: lines of the top-level
+// chains and its own nat chains.
+type portRules struct {
+	natSvc, natNP, filSvc, filExt string
+	chains                        []chain
+}
 
+// renderCache remembers each Service port's rules from the last render,
+// so that only ports that changed are rendered again.
+type renderCache map[proxy.ServicePortName]cachedPort
+
+type cachedPort struct {
+	sp proxy.ServicePort
+	r  *portRules
+}
+
+// render computes the program for rs, reusing cache entries of unchanged
+// ports (cache may be nil); it returns the cache for the next call. IPv6
+// addresses are left out: this backend drives iptables (IPv4) only.
+func render(cfg *Config, rs proxy.RuleSet, cache renderCache) (*program, renderCache) {
+	mark := cfg.markString()
+	next := make(renderCache, len(rs.Ports))
+	rules := make([]*portRules, 0, len(rs.Ports))
 	for i := range rs.Ports {
 		sp := &rs.Ports[i]
 		if !isIPv4(sp.ClusterIP) {
 			continue
 		}
-		perService = renderPort(cfg, sp, natSvc, natNP, filSvc, filExt, perService)
+		c, ok := cache[sp.Name]
+		if !ok || !c.sp.Equal(sp) {
+			c = cachedPort{sp: *sp, r: renderPort(cfg, sp)}
+		}
+		next[sp.Name] = c
+		rules = append(rules, c.r)
+	}
+	var natSvc, natNP, filSvc, filExt strings.Builder
+	var perService []chain
+	for _, r := range rules {
+		natSvc.WriteString(r.natSvc)
+		natNP.WriteString(r.natNP)
+		filSvc.WriteString(r.filSvc)
+		filExt.WriteString(r.filExt)
+		perService = append(perService, r.chains...)
 	}
 
 	// The last rule of the services chain hands traffic to this node's own
 	// addresses to the NodePort rules. Localhost NodePorts need
 	// route_localnet, which this backend does not turn on, so they are
 	// excluded as kube-proxy does with --iptables-localhost-nodeports=false.
-	natSvc.add(join(comment("drydock service nodeports; NOTE: this must be the last rule in this chain"),
+	last := &lines{name: ChainServices}
+	last.add(join(comment("drydock service nodeports; NOTE: this must be the last rule in this chain"),
 		[]string{"-m", "addrtype", "--dst-type", "LOCAL", "!", "-d", "127.0.0.0/8", "-j", ChainNodePorts})...)
+	natSvc.WriteString(last.b.String())
 
 	post := &lines{name: ChainPostrouting}
 	post.add("-m", "mark", "!", "--mark", mark+"/"+mark, "-j", "RETURN")
@@ -164,10 +193,11 @@ func render(cfg *Config, rs proxy.RuleSet) *program {
 	fwd.add(join(comment("drydock forwarding conntrack rule"), []string{"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"})...)
 
 	p := &program{
-		filter: []chain{filSvc.chain(), filExt.chain(), fwd.chain()},
-		nat:    append([]chain{natSvc.chain(), natNP.chain(), post.chain(), masq.chain()}, perService...),
+		filter: []chain{{ChainServices, filSvc.String()}, {ChainExternalServices, filExt.String()}, fwd.chain()},
+		nat: append([]chain{{ChainServices, natSvc.String()}, {ChainNodePorts, natNP.String()}, post.chain(), masq.chain()},
+			perService...),
 	}
-	return p
+	return p, next
 }
 
 // renderPort writes one Service port's rules, following kube-proxy's
@@ -177,7 +207,12 @@ func render(cfg *Config, rs proxy.RuleSet) *program {
 // ClientIP affinity); each SEP chain DNATs to its endpoint; the filter table
 // REJECTs traffic to Services with no endpoints and DROPs traffic that a
 // Local traffic policy leaves without endpoints.
-func renderPort(cfg *Config, sp *proxy.ServicePort, natSvc, natNP, filSvc, filExt *lines, out []chain) []chain {
+func renderPort(cfg *Config, sp *proxy.ServicePort) *portRules {
+	natSvc := &lines{name: ChainServices}
+	natNP := &lines{name: ChainNodePorts}
+	filSvc := &lines{name: ChainServices}
+	filExt := &lines{name: ChainExternalServices}
+	var out []chain
 	name := sp.Name.String()
 	port := strconv.Itoa(int(sp.Port))
 	proto := protoMatch(sp.Name.Protocol)
@@ -342,7 +377,8 @@ func renderPort(cfg *Config, sp *proxy.ServicePort, natSvc, natNP, filSvc, filEx
 		sep.add(join(c, rec, proto, []string{"-j", "DNAT", "--to-destination", e.String()})...)
 		out = append(out, sep.chain())
 	}
-	return out
+	return &portRules{natSvc: natSvc.b.String(), natNP: natNP.b.String(), filSvc: filSvc.b.String(),
+		filExt: filExt.b.String(), chains: out}
 }
 
 // endpointRules writes a policy chain's choice among eps: with ClientIP
@@ -404,6 +440,6 @@ func Render(cfg Config, rs proxy.RuleSet) ([]byte, error) {
 	if err := cfg.complete(); err != nil {
 		return nil, err
 	}
-	p := render(&cfg, rs)
+	p, _ := render(&cfg, rs, nil)
 	return restoreInput(map[string][]chain{TableFilter: p.filter, TableNAT: p.nat}, nil), nil
 }
