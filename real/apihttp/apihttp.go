@@ -166,15 +166,6 @@ func (h *handler) log(entry *RequestLog, rw *responseWriter) {
 }
 
 func (h *handler) serve(w http.ResponseWriter, req *http.Request, entry *RequestLog) {
-	switch req.URL.Path {
-	case "/healthz", "/livez", "/readyz":
-		// Public health checks, as kube-apiserver's system:public-info-viewer.
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write([]byte("ok"))
-		return
-	}
 	user := AnonymousAdmin
 	if h.cfg.Authenticator != nil {
 		u, err := h.cfg.Authenticator.Authenticate(req)
@@ -197,6 +188,11 @@ func (h *handler) serve(w http.ResponseWriter, req *http.Request, entry *Request
 		return
 	}
 	if info == nil {
+		entry.Verb = strings.ToLower(req.Method)
+		if err := h.authorizeNonResource(req, user); err != nil {
+			writeError(w, req, err)
+			return
+		}
 		h.serveNonResource(w, req)
 		return
 	}
@@ -221,10 +217,40 @@ func (h *handler) extra(path string) http.Handler {
 	return h.cfg.Extra[best]
 }
 
-// serveNonResource serves discovery and OpenAPI paths through cfg.Discovery.
-// Like Kubernetes' system:discovery role, any authenticated user may read them.
+// authorizeNonResource authorises a request for a path that is not a
+// resource (discovery, OpenAPI, health): verb is the lower-case method and
+// Attributes.Path the URL path, as Kubernetes' non-resource attributes.
+func (h *handler) authorizeNonResource(req *http.Request, user *auth.User) error {
+	if h.cfg.Authorizer == nil {
+		return nil
+	}
+	a := auth.Attributes{User: user, Verb: strings.ToLower(req.Method), Path: req.URL.Path}
+	if err := h.cfg.Authorizer.Authorize(req.Context(), a); err != nil {
+		if apierrors.IsForbidden(err) {
+			return err
+		}
+		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusForbidden,
+			Reason: metav1.StatusReasonForbidden, Message: fmt.Sprintf("forbidden: User %q cannot %s path %q: %v", user.Name, a.Verb, a.Path, err)}}
+	}
+	return nil
+}
+
+// serveNonResource serves the health checks, and discovery and OpenAPI
+// paths through cfg.Discovery.
 func (h *handler) serveNonResource(w http.ResponseWriter, req *http.Request) {
 	p := req.URL.Path
+	switch p {
+	case "/healthz", "/livez", "/readyz":
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			writeError(w, req, methodNotAllowed(req.Method))
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ok"))
+		return
+	}
 	isDiscovery := p == "/version" || p == "/api" || p == "/apis" || strings.HasPrefix(p, "/api/") ||
 		strings.HasPrefix(p, "/apis/") || p == "/openapi/v2" || strings.HasPrefix(p, "/openapi/")
 	if !isDiscovery || h.cfg.Discovery == nil {

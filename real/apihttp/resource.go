@@ -296,11 +296,6 @@ func (h *handler) authorizeObject(ctx context.Context, user *auth.User, info *re
 	}
 	a := auth.Attributes{User: user, Verb: info.verb, APIGroup: info.r.Group, Resource: info.r.Name,
 		Subresource: info.sub, Namespace: info.ns, Name: info.name, Object: obj}
-	if a.Name == "" {
-		if m, ok := obj.(metav1.Object); ok {
-			a.Name = m.GetName()
-		}
-	}
 	if err := h.cfg.Authorizer.Authorize(ctx, a); err != nil {
 		if apierrors.IsForbidden(err) {
 			return err

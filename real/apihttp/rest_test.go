@@ -308,6 +308,9 @@ func (a *recordingAuthz) Authorize(ctx context.Context, at auth.Attributes) erro
 	a.mu.Lock()
 	a.attrs = append(a.attrs, at)
 	a.mu.Unlock()
+	if at.User.Name == "eve" && at.Resource == "" {
+		return errors.New("eve may not read discovery")
+	}
 	if at.User.Name == "eve" {
 		return apierrors.NewForbidden(schema.GroupResource{Group: at.APIGroup, Resource: at.Resource}, at.Name,
 			fmt.Errorf("User %q cannot %s resource %q", at.User.Name, at.Verb, at.Resource))
@@ -336,7 +339,8 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("%s: %s", p, r.body)
 		}
 	}
-	if r := e.do("GET", "/healthz", ""); r.code != 200 {
+	// Health checks too: drydock has no anonymous access.
+	if r := e.do("GET", "/healthz", ""); r.code != 401 {
 		t.Errorf("healthz: %d", r.code)
 	}
 }
@@ -344,7 +348,7 @@ func TestAuthentication(t *testing.T) {
 func TestAuthorization(t *testing.T) {
 	az := &recordingAuthz{}
 	var extraUser *auth.User
-	e := newEnv(t, apihttp.Config{Authenticator: headerAuth{}, Authorizer: az, Extra: map[string]http.Handler{
+	e := newEnv(t, apihttp.Config{Authenticator: headerAuth{}, Authorizer: az, Discovery: fakeDiscovery(), Extra: map[string]http.Handler{
 		"/apis/drydock.io/v1/join": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { extraUser = apihttp.UserFrom(r.Context()) }),
 	}}, 0)
 	e.create(testPod("p1"))
@@ -359,7 +363,13 @@ func TestAuthorization(t *testing.T) {
 		{"watch", "alice", "GET", "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=1", "", 200,
 			auth.Attributes{Verb: "watch", Resource: "pods", Namespace: "default"}},
 		{"create carries object", "alice", "POST", "/api/v1/namespaces/default/pods", mustJSON(t, testPod("p2")), 201,
-			auth.Attributes{Verb: "create", Resource: "pods", Namespace: "default", Name: "p2"}},
+			auth.Attributes{Verb: "create", Resource: "pods", Namespace: "default"}},
+		{"binding names the pod", "alice", "POST", "/api/v1/namespaces/default/pods/p1/binding",
+			`{"metadata":{"name":"p1"},"target":{"kind":"Node","name":"n1"}}`, 201,
+			auth.Attributes{Verb: "create", Resource: "pods", Subresource: "binding", Namespace: "default", Name: "p1"}},
+		{"non-resource", "alice", "GET", "/version", "", 200, auth.Attributes{Verb: "get", Path: "/version"}},
+		{"non-resource forbidden", "eve", "GET", "/apis", "", 403, auth.Attributes{Verb: "get", Path: "/apis"}},
+		{"health", "alice", "GET", "/healthz", "", 200, auth.Attributes{Verb: "get", Path: "/healthz"}},
 		{"status subresource", "alice", "PATCH", "/api/v1/namespaces/default/pods/p1/status", `{"status":{"phase":"Running"}}`, 200,
 			auth.Attributes{Verb: "patch", Resource: "pods", Subresource: "status", Namespace: "default", Name: "p1"}},
 		{"eve forbidden", "eve", "GET", "/api/v1/namespaces/default/pods/p1", "", 403,
