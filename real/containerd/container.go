@@ -209,6 +209,7 @@ func (r *Runtime) createContainer(sandboxID string, cfg *cri.ContainerConfig) (s
 			labels[k] = v
 		}
 	}
+	pruneLogs(filepath.Dir(logPath), cfg.Attempt)
 	ctr, err := r.client.NewContainer(ctx, id,
 		client.WithSnapshotter(r.cfg.Snapshotter),
 		client.WithNewSnapshot(id, img),
@@ -529,10 +530,9 @@ func (r *Runtime) removeContainer(c *container) error {
 	if err := c.ctr.Delete(r.ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("remove container %s: %w", c.st.ID, err)
 	}
-	// As the kubelet does when it removes a container, its log goes too.
-	if err := os.Remove(c.meta.LogPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove container %s log: %w", c.st.ID, err)
-	}
+	// The log stays for `kubectl logs --previous` (the kubelet removes the
+	// previous instance as it creates the next); pruneLogs and the pod's
+	// sandbox removal clean logs up.
 	r.mu.Lock()
 	delete(r.containers, c.st.ID)
 	r.mu.Unlock()

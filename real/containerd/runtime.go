@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -361,46 +362,80 @@ func (r *Runtime) ListContainers(done func([]*cri.ContainerStatus, error)) {
 // LocateLog finds the log file of a pod's container for the kubelet's log
 // server: the newest instance of the container in the pod's newest sandbox
 // or, with previous, the instance before it. exited is closed once that
-// instance has exited (it is closed already if it has). Unknown pods and
-// containers give an error wrapping cri.ErrNotFound.
+// instance has exited (it is closed already if it has). The log of an
+// instance outlives its removal (the kubelet removes the previous instance
+// when it creates the next), so earlier instances are found by their files,
+// <restart>.log. Unknown pods and containers give an error wrapping
+// cri.ErrNotFound.
 func (r *Runtime) LocateLog(namespace, pod, containerName string, previous bool) (path string, exited <-chan struct{}, err error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	var uid string
-	var newest time.Time
+	var psb *sandbox
 	for _, sb := range r.sandboxes {
-		if sb.st.Namespace == namespace && sb.st.Name == pod && (uid == "" || sb.st.CreatedAt.After(newest)) {
-			uid, newest = sb.st.UID, sb.st.CreatedAt
+		if sb.st.Namespace == namespace && sb.st.Name == pod && (psb == nil || sb.st.CreatedAt.After(psb.st.CreatedAt)) {
+			psb = sb
 		}
 	}
-	if uid == "" {
+	if psb == nil {
+		r.mu.Unlock()
 		return "", nil, fmt.Errorf("pod %s/%s: %w", namespace, pod, cri.ErrNotFound)
 	}
-	var list []*container
+	var cur *container
 	for _, c := range r.containers {
-		if c.st.Labels[cri.LabelPodUID] == uid && c.st.Name == containerName {
-			list = append(list, c)
+		if c.st.Labels[cri.LabelPodUID] == psb.st.UID && c.st.Name == containerName &&
+			(cur == nil || c.st.Attempt > cur.st.Attempt || (c.st.Attempt == cur.st.Attempt && c.st.CreatedAt.After(cur.st.CreatedAt))) {
+			cur = c
 		}
 	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].st.Attempt != list[j].st.Attempt {
-			return list[i].st.Attempt > list[j].st.Attempt
+	r.mu.Unlock()
+	dir := filepath.Join(r.podLogDir(&psb.cfg), containerName)
+	attempts := logAttempts(dir) // newest first
+	if !previous {
+		if cur != nil {
+			return cur.meta.LogPath, cur.exited, nil
 		}
-		return list[i].st.CreatedAt.After(list[j].st.CreatedAt)
-	})
-	i := 0
-	if previous {
-		i = 1
-	}
-	if len(list) <= i {
-		what := "container"
-		if previous {
-			what = "previous terminated container"
+		if len(attempts) > 0 {
+			return filepath.Join(dir, fmt.Sprintf("%d.log", attempts[0])), closedChan, nil
 		}
-		return "", nil, fmt.Errorf("%s %q in pod %q: %w", what, containerName, pod, cri.ErrNotFound)
+		return "", nil, fmt.Errorf("container %q in pod %q: %w", containerName, pod, cri.ErrNotFound)
 	}
-	c := list[i]
-	return c.meta.LogPath, c.exited, nil
+	for i, a := range attempts {
+		if (cur != nil && a < cur.st.Attempt) || (cur == nil && i > 0) {
+			return filepath.Join(dir, fmt.Sprintf("%d.log", a)), closedChan, nil
+		}
+	}
+	return "", nil, fmt.Errorf("previous terminated container %q in pod %q: %w", containerName, pod, cri.ErrNotFound)
+}
+
+// closedChan is the exited channel of instances known to be gone.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// logAttempts lists the restart counts of the <restart>.log files in dir,
+// newest first.
+func logAttempts(dir string) []uint32 {
+	entries, _ := os.ReadDir(dir)
+	var out []uint32
+	for _, e := range entries {
+		n, ok := strings.CutSuffix(e.Name(), ".log")
+		if !ok {
+			continue
+		}
+		if a, err := strconv.ParseUint(n, 10, 32); err == nil {
+			out = append(out, uint32(a))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
+	return out
+}
+
+// pruneLogs removes the logs of instances before the previous one of
+// attempt, keeping the current and previous instances' logs as the
+// kubelet's container garbage collection does (one dead instance per container).
+func pruneLogs(dir string, attempt uint32) {
+	for _, a := range logAttempts(dir) {
+		if a+1 < attempt {
+			_ = os.Remove(filepath.Join(dir, fmt.Sprintf("%d.log", a)))
+		}
+	}
 }
 
 // sandboxDir holds a sandbox's hosts, hostname and resolv.conf.

@@ -450,3 +450,75 @@ func TestFollowLogUntilExit(t *testing.T) {
 		t.Errorf("followed log %q", got)
 	}
 }
+
+// TestPreviousLogs follows the kubelet's restarts: each new instance
+// replaces (removes) the one before, whose log stays for --previous; logs
+// older than the previous instance are pruned.
+func TestPreviousLogs(t *testing.T) {
+	f := newFixture(t)
+	sb, _ := podConfigs()
+	st, err := await(t, f.loop, "RunPodSandbox", func(done func(*cri.SandboxStatus, error)) { f.rt.RunPodSandbox(sb, done) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := func(path string) string {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err.Error()
+		}
+		rec, err := crilog.Parse(data)
+		if err != nil {
+			return err.Error()
+		}
+		return string(rec.Content)
+	}
+	prev := ""
+	for attempt := uint32(0); attempt < 3; attempt++ {
+		_, cc := podConfigs("echo", fmt.Sprint("instance ", attempt))
+		cc.Labels = map[string]string{cri.LabelPodName: sb.Name, cri.LabelPodNamespace: "default", cri.LabelPodUID: sb.UID, cri.LabelContainerName: "main"}
+		cc.Attempt = attempt
+		id, err := await(t, f.loop, "CreateContainer", func(done func(string, error)) { f.rt.CreateContainer(st.ID, cc, sb, done) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev != "" {
+			if err := await0(t, f.loop, "RemoveContainer", func(done func(error)) { f.rt.RemoveContainer(prev, done) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := await0(t, f.loop, "StartContainer", func(done func(error)) { f.rt.StartContainer(id, done) }); err != nil {
+			t.Fatal(err)
+		}
+		f.waitExited(t, id)
+		prev = id
+		cur, _, err := f.rt.LocateLog("default", sb.Name, "main", false)
+		if got := content(cur); err != nil || got != fmt.Sprint("instance ", attempt) {
+			t.Errorf("attempt %d: current log %q, %v", attempt, got, err)
+		}
+		p, exited, err := f.rt.LocateLog("default", sb.Name, "main", true)
+		if attempt == 0 {
+			if !errors.Is(err, cri.ErrNotFound) {
+				t.Errorf("previous log of the first instance: %v, want cri.ErrNotFound", err)
+			}
+			continue
+		}
+		if got := content(p); err != nil || got != fmt.Sprint("instance ", attempt-1) {
+			t.Errorf("attempt %d: previous log %q, %v", attempt, got, err)
+		}
+		select {
+		case <-exited:
+		default:
+			t.Error("previous instance reported running")
+		}
+	}
+	dir := filepath.Join(f.logRoot, "default_"+sb.Name+"_"+sb.UID, "main")
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("log files %v, want the current and previous instances' (1.log, 2.log)", entries)
+	}
+	if err := await0(t, f.loop, "RemovePodSandbox", func(done func(error)) { f.rt.RemovePodSandbox(st.ID, done) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pod log folder left after the pod's last sandbox was removed: %v", err)
+	}
+}
