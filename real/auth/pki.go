@@ -39,7 +39,9 @@ const (
 )
 
 // CA is the cluster certificate authority: a self-signed ECDSA P-256
-// certificate and its key. It signs every certificate in the cluster.
+// certificate and its key. The cluster CA signs the serving certificate of
+// the API server and every client certificate; a second one signs kubelet
+// serving certificates (see ServerPKI).
 type CA struct {
 	Cert    *x509.Certificate
 	Key     crypto.Signer
