@@ -1,0 +1,289 @@
+package tui_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/drydock-sim/drydock/core/feed"
+	"github.com/drydock-sim/drydock/sim"
+	"github.com/drydock-sim/drydock/sim/scenario"
+	"github.com/drydock-sim/drydock/tui"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+const recoveryFile = "../scenarios/node-failure-recovery.yaml"
+
+// harness drives a Model the way the program does, but by hand: keys go
+// through Update, the commands they queue go to the simulated feed, and its
+// batch comes back through Update.
+type harness struct {
+	t   *testing.T
+	src *sim.Feed
+	m   *tui.Model
+}
+
+func loadScenario(t testing.TB, edit func(string) string) *scenario.Scenario {
+	t.Helper()
+	data, err := os.ReadFile(recoveryFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	if edit != nil {
+		text = edit(text)
+	}
+	sc, err := scenario.Parse(recoveryFile, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func newHarness(t *testing.T, sc *scenario.Scenario, w, h int) *harness {
+	t.Helper()
+	src, err := sim.NewFeed(sc, sim.FeedOptions{Paused: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &harness{t: t, src: src, m: tui.New(src, tui.Options{Width: w, Height: h})}
+	t.Cleanup(hs.m.Close)
+	hs.frame(0)
+	return hs
+}
+
+// frame runs one frame of wall time elapsed with the queued commands.
+func (h *harness) frame(elapsed time.Duration) {
+	b := h.src.Frame(elapsed, h.m.Pending())
+	h.m.Update(tui.BatchMsg{Batch: b})
+}
+
+func (h *harness) keys(keys ...string) {
+	for _, k := range keys {
+		var msg tea.KeyMsg
+		switch k {
+		case "enter":
+			msg = tea.KeyMsg{Type: tea.KeyEnter}
+		case "esc":
+			msg = tea.KeyMsg{Type: tea.KeyEsc}
+		case "down":
+			msg = tea.KeyMsg{Type: tea.KeyDown}
+		case "up":
+			msg = tea.KeyMsg{Type: tea.KeyUp}
+		case "tab":
+			msg = tea.KeyMsg{Type: tea.KeyTab}
+		case "backspace":
+			msg = tea.KeyMsg{Type: tea.KeyBackspace}
+		case " ":
+			msg = tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
+		default:
+			msg = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+		}
+		h.m.Update(msg)
+	}
+}
+
+// jump goes to a simulated time through the g prompt.
+func (h *harness) jump(to string) {
+	h.keys("g")
+	for _, r := range to {
+		h.keys(string(r))
+	}
+	h.keys("enter")
+	h.frame(0)
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./tui -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s (go test ./tui -run %s -update rewrites it)\n--- got:\n%s\n--- want:\n%s", name, path, t.Name(), got, want)
+	}
+}
+
+// Every view, at moments of node-failure-recovery that show it at work.
+func TestViewsGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		w, h int
+		edit func(string) string // scenario text edit
+		at   string
+		keys []string
+	}{
+		{name: "nodes-before-crash", w: 80, h: 24, at: "50s"},
+		{name: "nodes-notready", w: 80, h: 24, at: "2m"},
+		{name: "nodes-wide", w: 120, h: 30, at: "2m"},
+		{name: "nodes-grid", w: 80, h: 24, at: "2m", keys: []string{"a", "down"}},
+		{name: "node-detail", w: 100, h: 30, at: "2m10s", keys: []string{"enter"}},
+		{name: "pods", w: 80, h: 24, at: "2m30s", keys: []string{"2"}},
+		{name: "pods-filtered", w: 80, h: 24, at: "2m30s", keys: []string{"2", "/", "w", "o", "r", "k", "e", "r", "-", "0", "enter"}},
+		{name: "pod-detail-replacement", w: 100, h: 40, at: "2m8s", keys: []string{"2", "/", "N", "o", "t", "R", "e", "a", "d", "y", "enter", "enter"}},
+		{name: "pod-detail-80x24", w: 80, h: 24, at: "50s", keys: []string{"2", "enter"}},
+		{name: "pending-empty", w: 80, h: 24, at: "2m30s", keys: []string{"3"}},
+		{name: "pending-reasons", w: 100, h: 24, at: "2m40s", keys: []string{"3"},
+			edit: func(s string) string { return strings.Replace(s, "replicas: 10", "replicas: 36", 1) }},
+		{name: "pending-pod-detail", w: 100, h: 30, at: "2m40s", keys: []string{"3", "enter"},
+			edit: func(s string) string { return strings.Replace(s, "replicas: 10", "replicas: 36", 1) }},
+		{name: "deployments-drain", w: 80, h: 24, at: "6m2s", keys: []string{"4"}},
+		{name: "recovery-in-progress", w: 80, h: 24, at: "2m25s", keys: []string{"5"}},
+		{name: "recovery-end", w: 80, h: 30, at: "10m", keys: []string{"5"}},
+		{name: "events", w: 100, h: 24, at: "2m30s", keys: []string{"6"}},
+		{name: "events-filtered", w: 100, h: 24, at: "2m30s", keys: []string{"6", "/", "E", "v", "i", "c", "t", "enter"}},
+		{name: "help", w: 80, h: 24, at: "0s", keys: []string{"?"}},
+		{name: "tiny", w: 20, h: 5, at: "0s"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, loadScenario(t, tc.edit), tc.w, tc.h)
+			h.jump(tc.at)
+			h.keys(tc.keys...)
+			golden(t, tc.name, h.m.View())
+		})
+	}
+}
+
+// Keys that act on the simulation reach the feed and show in the header.
+func TestControlKeys(t *testing.T) {
+	h := newHarness(t, loadScenario(t, nil), 80, 24)
+	header := func() string { return strings.SplitN(h.m.View(), "\n", 2)[0] }
+	if got := header(); !strings.Contains(got, "❚❚ paused") || !strings.Contains(got, "t=0.0s") {
+		t.Fatalf("header %q", got)
+	}
+	steps := []struct {
+		keys    []string
+		elapsed time.Duration
+		want    []string
+	}{
+		{[]string{" "}, 0, []string{"▶ 1x", "t=0.0s"}},
+		{nil, time.Second, []string{"▶ 1x", "t=1.0s"}},
+		{[]string{"+", "+"}, 2 * time.Second, []string{"▶ 5x", "t=11.0s"}},
+		{[]string{"-"}, 0, []string{"▶ 2x"}},
+		{[]string{"n"}, 0, []string{"❚❚ paused"}},
+		{[]string{"r", "backspace", "9", "enter"}, 0, []string{"seed 9", "t=0.0s"}},
+		{[]string{"g", "1", "m", "enter"}, 0, []string{"t=1m00.0s"}},
+		{[]string{"g", "x", "enter"}, 0, []string{"t=1m00.0s"}},
+	}
+	for i, s := range steps {
+		h.keys(s.keys...)
+		h.frame(s.elapsed)
+		got := header()
+		for _, w := range s.want {
+			if !strings.Contains(got, w) {
+				t.Fatalf("step %d (%q): header %q lacks %q", i, s.keys, got, w)
+			}
+		}
+	}
+	if v := h.m.View(); !strings.Contains(v, `jump: "x" is not a time`) {
+		t.Errorf("bad jump not reported:\n%s", v)
+	}
+}
+
+// A step runs exactly one simulator event.
+func TestStepKey(t *testing.T) {
+	h := newHarness(t, loadScenario(t, nil), 80, 24)
+	before := h.m.St.Status.Events
+	h.keys("n")
+	h.frame(time.Second)
+	if got := h.m.St.Status.Events; got != before+1 {
+		t.Fatalf("events %d -> %d, want one step", before, got)
+	}
+}
+
+// Every frame fits the terminal: no line wider, never more lines, at any
+// size, whatever the view.
+func TestViewFitsTerminal(t *testing.T) {
+	h := newHarness(t, loadScenario(t, nil), 80, 24)
+	h.jump("2m30s")
+	sizes := [][2]int{{80, 24}, {60, 15}, {200, 60}, {100, 30}}
+	for _, size := range sizes {
+		h.m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		for _, k := range []string{"1", "a", "a", "2", "3", "4", "5", "6", "?", "?"} {
+			h.keys(k)
+			v := h.m.View()
+			lines := strings.Split(v, "\n")
+			if len(lines) != size[1] {
+				t.Errorf("%dx%d view %s: %d lines", size[0], size[1], k, len(lines))
+			}
+			for _, l := range lines {
+				if w := len([]rune(l)); w > size[0] {
+					t.Errorf("%dx%d view %s: line of %d columns: %q", size[0], size[1], k, w, l)
+				}
+			}
+		}
+	}
+}
+
+// The recovery timeline of the crash has every step, in order, with the
+// timings the scenario's comments promise.
+func TestRecoveryTimeline(t *testing.T) {
+	h := newHarness(t, loadScenario(t, nil), 80, 24)
+	h.jump("10m")
+	rs := h.m.St.Recoveries
+	if len(rs) != 2 {
+		t.Fatalf("%d recoveries, want the crash and the drain", len(rs))
+	}
+	crash := rs[0]
+	if crash.Node != "worker-0" || crash.Cause != "crashNode" || crash.Lost == 0 {
+		t.Fatalf("crash episode %+v", crash)
+	}
+	order := []string{tui.StepFailure, tui.StepNotReady, tui.StepTainted, tui.StepEvicted, tui.StepRescheduled, tui.StepPodsReady, tui.StepNodeBack}
+	var prev time.Time
+	for _, name := range order {
+		at, ok := crash.StepAt(name)
+		if !ok {
+			t.Fatalf("crash timeline lacks %s: %+v", name, crash.Steps)
+		}
+		if at.Before(prev) {
+			t.Errorf("%s at %v before the previous step at %v", name, at, prev)
+		}
+		prev = at
+	}
+	notReady, _ := crash.StepAt(tui.StepNotReady)
+	evicted, _ := crash.StepAt(tui.StepEvicted)
+	tainted, _ := crash.StepAt(tui.StepTainted)
+	// The lease was renewed up to 10s before the crash; 40s after the last
+	// renewal, at the next 5s monitor period, the node is NotReady.
+	if d := notReady.Sub(crash.Start); d < 30*time.Second || d > 45*time.Second {
+		t.Errorf("NotReady %v after the crash, want 30s..45s", d)
+	}
+	if d := evicted.Sub(tainted); d < 29*time.Second || d > 31*time.Second {
+		t.Errorf("evicted %v after the taint, want the 30s toleration", d)
+	}
+	if crash.Evicted != crash.Lost || crash.Replaced < crash.Lost {
+		t.Errorf("evicted %d replaced %d of %d lost", crash.Evicted, crash.Replaced, crash.Lost)
+	}
+	drain := rs[1]
+	if drain.Node != "worker-1" || drain.Cause != "drain" || !drain.Has(tui.StepCordoned) || !drain.Has(tui.StepPodsReady) || !drain.Has(tui.StepUncordoned) {
+		t.Errorf("drain episode %+v", drain.Steps)
+	}
+}
+
+// A restart forgets the old run's state.
+func TestRestartResetsState(t *testing.T) {
+	h := newHarness(t, loadScenario(t, nil), 80, 24)
+	h.jump("3m")
+	logLines := len(h.m.St.Log)
+	if len(h.m.St.Recoveries) != 1 {
+		t.Fatalf("recoveries %d", len(h.m.St.Recoveries))
+	}
+	h.m.Update(tui.BatchMsg{Batch: h.src.Frame(0, []feed.Command{{Op: feed.OpRestart, Seed: 3}})})
+	if len(h.m.St.Recoveries) != 0 || h.m.St.Status.Seed != 3 || len(h.m.St.Log) >= logLines {
+		t.Fatalf("after restart: %d recoveries, seed %d, %d log lines", len(h.m.St.Recoveries), h.m.St.Status.Seed, len(h.m.St.Log))
+	}
+}
