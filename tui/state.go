@@ -64,7 +64,7 @@ type State struct {
 	Frames int
 
 	Nodes       map[string]*corev1.Node
-	nodeNames   []string // sorted
+	nodeNames   []string            // sorted
 	Pods        map[string]*PodInfo // key ns/name, live pods only
 	gone        map[string]*PodInfo // deleted pods, by ns/name
 	goneOrder   []string
@@ -419,9 +419,9 @@ func PendingReason(info *PodInfo) string {
 
 // Counts are the header's totals.
 type Counts struct {
-	Nodes, NodesReady, Cordoned              int
+	Nodes, NodesReady, Cordoned                int
 	Pods, Running, Ready, Pending, Terminating int
-	Deployments                              int
+	Deployments                                int
 }
 
 // Count totals the cluster.
