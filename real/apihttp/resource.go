@@ -351,13 +351,32 @@ func (h *handler) update(w http.ResponseWriter, req *http.Request, info *request
 	if err != nil {
 		return err
 	}
-	updated, err := h.cfg.Server.Update(req.Context(), obj.(api.Object), info.sub)
+	ao := obj.(api.Object)
+	updated, err := h.cfg.Server.Update(req.Context(), ao, info.sub)
+	if apierrors.IsNotFound(err) && info.sub == "" && createOnUpdate[info.r] && ao.GetResourceVersion() == "" {
+		// Like Kubernetes' strategies for these types, a PUT of a missing
+		// object creates it.
+		created, err := h.cfg.Server.Create(req.Context(), ao, metav1.CreateOptions{FieldManager: req.URL.Query().Get("fieldManager")})
+		if err != nil {
+			return err
+		}
+		addWarnings(w, warnings)
+		return h.render(w, req, info.r, http.StatusCreated, created, out)
+	}
 	if err != nil {
 		return err
 	}
 	addWarnings(w, warnings)
 	return h.render(w, req, info.r, http.StatusOK, updated, out)
 }
+
+// createOnUpdate: the resources whose Kubernetes strategy allows creating
+// with PUT (AllowCreateOnUpdate).
+var createOnUpdate = map[*api.Resource]bool{api.Endpoints: true, api.Events: true, api.Leases: true}
+
+// returnDeletedObject: the resources for which kube-apiserver answers a
+// completed delete with the deleted object rather than a Success Status.
+var returnDeletedObject = map[*api.Resource]bool{api.Pods: true, api.Services: true}
 
 // patchType checks the request's patch media type.
 func patchType(req *http.Request) (types.PatchType, error) {
@@ -490,9 +509,9 @@ func (h *handler) delete(w http.ResponseWriter, req *http.Request, info *request
 	if !gone && opts.OrphanDependents != nil && !*opts.OrphanDependents {
 		code = http.StatusAccepted
 	}
-	if gone && info.r != api.Pods {
+	if gone && !returnDeletedObject[info.r] {
 		// kube-apiserver returns the deleted object only for some types
-		// (pods); the others get a Success Status naming it.
+		// (pods, services); the others get a Success Status naming it.
 		writeObject(w, code, successStatus(int32(code), &metav1.StatusDetails{Name: info.name, Group: info.r.Group,
 			Kind: info.r.Name, UID: obj.GetUID()}), out)
 		return nil
