@@ -47,6 +47,10 @@ type Config struct {
 	MasqueradeBit int
 	// FullSyncPeriod; 0 means DefaultFullSyncPeriod.
 	FullSyncPeriod time.Duration
+	// ConntrackError, if set, hears failures to clear stale UDP conntrack
+	// entries. They do not fail Apply (the rules are in place), as in
+	// kube-proxy, which only logs them.
+	ConntrackError func(error)
 }
 
 func (c *Config) complete() error {
@@ -116,6 +120,7 @@ type Backend struct {
 	listChains func(table string) ([]string, error)
 	ensure     func() error
 	unjump     func() error
+	clearUDP   func(*staleUDP) error
 }
 
 // New returns a Backend that has not touched iptables yet; the first Apply
@@ -129,6 +134,7 @@ func New(cfg Config) (*Backend, error) {
 	b.listChains = savedChains
 	b.ensure = ensureJumps
 	b.unjump = removeJumps
+	b.clearUDP = clearStaleUDP
 	return b, nil
 }
 
@@ -140,7 +146,7 @@ func (b *Backend) Apply(rs proxy.RuleSet) error {
 	defer b.mu.Unlock()
 	now := b.now()
 	full := b.needFull || !now.Before(b.lastFull.Add(b.cfg.FullSyncPeriod))
-	p, cache := render(&b.cfg, rs, b.cache)
+	p, cache, udpChanged := render(&b.cfg, rs, b.cache)
 	b.cache = cache
 
 	write := map[string][]chain{}
@@ -190,6 +196,13 @@ func (b *Backend) Apply(rs proxy.RuleSet) error {
 		}
 	}
 	b.applied = next
+	if udpChanged || full {
+		if f := newStaleUDP(rs); f != nil {
+			if err := b.clearUDP(f); err != nil && b.cfg.ConntrackError != nil {
+				b.cfg.ConntrackError(fmt.Errorf("iptables: clear stale UDP conntrack entries: %w", err))
+			}
+		}
+	}
 	if full {
 		if err := b.ensure(); err != nil {
 			b.needFull = true

@@ -1,8 +1,13 @@
 package iptables
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/drydock-sim/drydock/core/proxy"
 
 	"github.com/drydock-sim/drydock/core/proxy/proxytest"
 )
@@ -77,6 +82,56 @@ func TestCleanup(t *testing.T) {
 	}
 	if !strings.Contains(n.iptablesSave(t), "-j "+ChainPostrouting) {
 		t.Error("Apply after Cleanup did not restore the jumps")
+	}
+}
+
+// TestStaleUDPConntrack: a UDP client that keeps its source port reaches
+// the Service's current endpoints after a change, not the conntrack entry's
+// old one (which still answers here, so a stale entry would show).
+func TestStaleUDPConntrack(t *testing.T) {
+	n := newNSBackend(t)
+	var ctErr error
+	n.b.cfg.ConntrackError = func(err error) { ctErr = err }
+	dns := svcSpec{name: "dns", clusterIP: "10.96.0.53", ports: []corev1.ServicePort{{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP}},
+		targets: map[string]int32{"dns": 1053}, eps: []ep{{"10.244.1.20", testNode}}}
+	const src = 40053
+	send := func(want string) {
+		t.Helper()
+		got, err := connectFrom(n.top.pod, src, "10.96.0.53", 53, corev1.ProtocolUDP)
+		if err != nil || got != want {
+			t.Fatalf("UDP from port %d: got (%q, %v), want %s", src, got, err, want)
+		}
+	}
+	if err := n.Apply(ruleSet(dns)); err != nil {
+		t.Fatal(err)
+	}
+	send("10.244.1.20:1053")
+	dns.eps = []ep{{"10.244.1.21", testNode}}
+	if err := n.Apply(ruleSet(dns)); err != nil {
+		t.Fatal(err)
+	}
+	send("10.244.1.21:1053")
+	if ctErr != nil {
+		t.Fatal(ctErr)
+	}
+
+	// Without endpoints new flows are rejected; kube-proxy leaves existing
+	// entries alone then. Once the Service has endpoints again, the old
+	// flow is cleared and reaches the new endpoint.
+	dns.eps = nil
+	if err := n.Apply(ruleSet(dns)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connectFrom(n.top.pod, src+1, "10.96.0.53", 53, corev1.ProtocolUDP); !errors.Is(err, proxy.ErrRejected) {
+		t.Fatalf("UDP to a Service without endpoints: %v, want %v", err, proxy.ErrRejected)
+	}
+	dns.eps = []ep{{"10.244.1.22", testNode}}
+	if err := n.Apply(ruleSet(dns)); err != nil {
+		t.Fatal(err)
+	}
+	send("10.244.1.22:1053")
+	if ctErr != nil {
+		t.Fatal(ctErr)
 	}
 }
 

@@ -297,16 +297,28 @@ func serveEndpoints(t testing.TB, w *worker) {
 // connect opens one connection from the worker's namespace and returns
 // the answer, mapping failures to the proxy package's outcomes.
 func connect(w *worker, ip string, port int32, proto corev1.Protocol) (string, error) {
+	return connectFrom(w, 0, ip, port, proto)
+}
+
+// connectFrom is connect from a fixed source port (0: any).
+func connectFrom(w *worker, srcPort int, ip string, port int32, proto corev1.Protocol) (string, error) {
 	addr := net.JoinHostPort(ip, strconv.Itoa(int(port)))
 	var answer string
 	var err error
 	w.do(func() {
 		var c net.Conn
+		d := net.Dialer{Timeout: dropTimeout}
 		switch proto {
 		case corev1.ProtocolTCP:
-			c, err = net.DialTimeout("tcp4", addr, dropTimeout)
+			if srcPort != 0 {
+				d.LocalAddr = &net.TCPAddr{Port: srcPort}
+			}
+			c, err = d.Dial("tcp4", addr)
 		case corev1.ProtocolUDP:
-			c, err = net.Dial("udp4", addr)
+			if srcPort != 0 {
+				d.LocalAddr = &net.UDPAddr{Port: srcPort}
+			}
+			c, err = d.Dial("udp4", addr)
 		default:
 			err = fmt.Errorf("protocol %s not supported by the test", proto)
 		}

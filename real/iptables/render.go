@@ -145,9 +145,10 @@ type cachedPort struct {
 // render computes the program for rs, reusing cache entries of unchanged
 // ports (cache may be nil); it returns the cache for the next call. IPv6
 // addresses are left out: this backend drives iptables (IPv4) only.
-func render(cfg *Config, rs proxy.RuleSet, cache renderCache) (*program, renderCache) {
+// udpChanged reports whether the rules of a UDP port were (re)rendered.
+func render(cfg *Config, rs proxy.RuleSet, cache renderCache) (p *program, next renderCache, udpChanged bool) {
 	mark := cfg.markString()
-	next := make(renderCache, len(rs.Ports))
+	next = make(renderCache, len(rs.Ports))
 	rules := make([]*portRules, 0, len(rs.Ports))
 	for i := range rs.Ports {
 		sp := &rs.Ports[i]
@@ -157,6 +158,7 @@ func render(cfg *Config, rs proxy.RuleSet, cache renderCache) (*program, renderC
 		c, ok := cache[sp.Name]
 		if !ok || !c.sp.Equal(sp) {
 			c = cachedPort{sp: *sp, r: renderPort(cfg, sp)}
+			udpChanged = udpChanged || sp.Name.Protocol == corev1.ProtocolUDP
 		}
 		next[sp.Name] = c
 		rules = append(rules, c.r)
@@ -192,12 +194,12 @@ func render(cfg *Config, rs proxy.RuleSet, cache renderCache) (*program, renderC
 	fwd.add(join(comment("drydock forwarding rules"), []string{"-m", "mark", "--mark", mark + "/" + mark, "-j", "ACCEPT"})...)
 	fwd.add(join(comment("drydock forwarding conntrack rule"), []string{"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"})...)
 
-	p := &program{
+	p = &program{
 		filter: []chain{{ChainServices, filSvc.String()}, {ChainExternalServices, filExt.String()}, fwd.chain()},
 		nat: append([]chain{{ChainServices, natSvc.String()}, {ChainNodePorts, natNP.String()}, post.chain(), masq.chain()},
 			perService...),
 	}
-	return p, next
+	return p, next, udpChanged
 }
 
 // renderPort writes one Service port's rules, following kube-proxy's
@@ -440,6 +442,6 @@ func Render(cfg Config, rs proxy.RuleSet) ([]byte, error) {
 	if err := cfg.complete(); err != nil {
 		return nil, err
 	}
-	p, _ := render(&cfg, rs, nil)
+	p, _, _ := render(&cfg, rs, nil)
 	return restoreInput(map[string][]chain{TableFilter: p.filter, TableNAT: p.nat}, nil), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -208,11 +211,12 @@ func TestConfigErrors(t *testing.T) {
 // fakeKernel stands in for iptables: it records restore inputs and keeps
 // the chain list they imply, and can be told to fail.
 type fakeKernel struct {
-	inputs  []string
-	chains  map[string][]string
-	jumps   int
-	unjumps int
-	fail    error
+	inputs    []string
+	chains    map[string][]string
+	jumps     int
+	unjumps   int
+	conntrack []*staleUDP
+	fail      error
 }
 
 func newFakeBackend(t *testing.T, cfg Config) (*Backend, *fakeKernel, *time.Time) {
@@ -248,6 +252,7 @@ func newFakeBackend(t *testing.T, cfg Config) (*Backend, *fakeKernel, *time.Time
 	b.listChains = func(table string) ([]string, error) { return slices.Clone(k.chains[table]), nil }
 	b.ensure = func() error { k.jumps++; return nil }
 	b.unjump = func() error { k.unjumps++; return nil }
+	b.clearUDP = func(f *staleUDP) error { k.conntrack = append(k.conntrack, f); return nil }
 	return b, k, &now
 }
 
@@ -296,6 +301,19 @@ func TestIncrementalApply(t *testing.T) {
 	}
 	golden(t, "service-gets-endpoints.golden", []byte(k.inputs[len(k.inputs)-1]))
 
+	// Stale UDP conntrack entries are cleared after the full sync and after
+	// UDP rules change, not after TCP-only changes.
+	if len(k.conntrack) != 1 {
+		t.Fatalf("conntrack cleared %d times after a full sync and two TCP changes, want 1", len(k.conntrack))
+	}
+	specs[1].eps = specs[1].eps[1:]
+	if err := b.Apply(ruleSet(specs...)); err != nil {
+		t.Fatal(err)
+	}
+	if len(k.conntrack) != 2 {
+		t.Fatalf("conntrack not cleared after a UDP endpoint change")
+	}
+
 	// A failed restore forces the next Apply to be a full one.
 	k.fail = errors.New("boom")
 	specs[0].eps = nil
@@ -336,5 +354,35 @@ func TestIncrementalApply(t *testing.T) {
 	}
 	if !slices.Contains(k.chains[TableNAT], "KUBE-SERVICES") {
 		t.Error("Cleanup removed a chain that is not drydock's")
+	}
+}
+
+func TestStaleUDPFilter(t *testing.T) {
+	f := newStaleUDP(ruleSet(fixture()...))
+	// dns:dns/UDP is 10.96.0.53:53 with endpoints 10.244.1.20, .21, 10.244.2.20.
+	flow := func(proto uint8, dst string, dport uint16, replySrc string) *netlink.ConntrackFlow {
+		return &netlink.ConntrackFlow{
+			Forward: netlink.IPTuple{Protocol: proto, SrcIP: net.ParseIP("10.244.1.200"), DstIP: net.ParseIP(dst), DstPort: dport, SrcPort: 40000},
+			Reverse: netlink.IPTuple{Protocol: proto, SrcIP: net.ParseIP(replySrc), DstIP: net.ParseIP("10.244.1.200")},
+		}
+	}
+	for _, c := range []struct {
+		name string
+		fl   *netlink.ConntrackFlow
+		want bool
+	}{
+		{"to a current endpoint", flow(unix.IPPROTO_UDP, "10.96.0.53", 53, "10.244.2.20"), false},
+		{"to a removed endpoint", flow(unix.IPPROTO_UDP, "10.96.0.53", 53, "10.244.1.99"), true},
+		{"not DNATed (was rejected)", flow(unix.IPPROTO_UDP, "10.96.0.53", 53, "10.96.0.53"), true},
+		{"TCP is left alone", flow(unix.IPPROTO_TCP, "10.96.0.53", 53, "10.244.1.99"), false},
+		{"another port", flow(unix.IPPROTO_UDP, "10.96.0.53", 54, "10.244.1.99"), false},
+		{"other traffic", flow(unix.IPPROTO_UDP, "8.8.8.8", 53, "8.8.8.8"), false},
+	} {
+		if got := f.MatchConntrackFlow(c.fl); got != c.want {
+			t.Errorf("%s: match = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if newStaleUDP(ruleSet(fixture()[0])) != nil {
+		t.Error("a RuleSet without UDP ports needs no conntrack filter")
 	}
 }
