@@ -5,7 +5,8 @@
 // and dials external clusters (Dial).
 //
 // Storage keys are Config.Prefix followed by the store key, so several
-// clusters (or test cases) can share one etcd under different prefixes.
+// clusters (or test cases) can share one etcd under different prefixes;
+// under a non-empty Prefix store keys must start with "/".
 // Values are Kubernetes' protobuf storage encoding (see codec.go).
 //
 // Watch callbacks run on one goroutine per watch, not on the writer's
@@ -118,6 +119,15 @@ func (s *Store) Close() {
 	}
 }
 
+// rangeKey is the etcd key prefix of the store prefix p. Under a non-empty
+// Prefix, "" becomes Prefix+"/" so that "/a" never reaches into "/ab".
+func (s *Store) rangeKey(p string) string {
+	if s.prefix != "" && p == "" {
+		return s.prefix + "/"
+	}
+	return s.prefix + p
+}
+
 func (s *Store) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(s.cli.Ctx(), s.timeout)
 }
@@ -135,6 +145,9 @@ func (s *Store) seen(rev int64) {
 // Create implements store.Store: a transaction that puts the value only if
 // the key's create_revision is 0 (the key does not exist).
 func (s *Store) Create(key string, obj runtime.Object) (int64, error) {
+	if s.prefix != "" && !strings.HasPrefix(key, "/") {
+		return 0, fmt.Errorf("etcdstore: create %s: keys must start with / under prefix %s", key, s.prefix)
+	}
 	val, err := s.codec.encode(obj)
 	if err != nil {
 		return 0, fmt.Errorf("etcdstore: create %s: %w", key, err)
@@ -195,7 +208,7 @@ func (s *Store) List(prefix string) ([]runtime.Object, int64, error) {
 }
 
 func (s *Store) list(prefix string) ([]runtime.Object, int64, error) {
-	full := s.prefix + prefix
+	full := s.rangeKey(prefix)
 	end := clientv3.GetPrefixRangeEnd(full)
 	if full == "" {
 		full, end = "\x00", "\x00"

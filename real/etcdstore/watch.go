@@ -67,7 +67,7 @@ func (s *Store) Watch(prefix string, fromRev int64, fn func(store.Event)) (func(
 	}
 
 	ctx, cancel := context.WithCancel(s.cli.Ctx())
-	w := &watch{s: s, prefix: prefix, key: s.prefix + prefix, fn: fn, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	w := &watch{s: s, prefix: prefix, key: s.rangeKey(prefix), fn: fn, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	wch, stopStream := s.open(w, start, true)
 	// Wait for etcd to confirm: from then on the server holds the watcher,
 	// and a compaction can only reach history it has not read yet if it
@@ -115,7 +115,7 @@ func (s *Store) Watch(prefix string, fromRev int64, fn func(store.Event)) (func(
 func (s *Store) checkHistory(prefix string, fromRev int64) error {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	_, err := s.cli.Get(ctx, s.prefix+prefix, clientv3.WithRev(fromRev), clientv3.WithCountOnly())
+	_, err := s.cli.Get(ctx, s.rangeKey(prefix), clientv3.WithRev(fromRev), clientv3.WithCountOnly())
 	switch {
 	case err == nil, errors.Is(err, rpctypes.ErrFutureRev):
 		return nil
