@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/real/apihttp"
@@ -271,6 +272,30 @@ func TestKubectlTier2(t *testing.T) {
 	}
 	if out := k.run("get", "pods", "-o", "wide"); !strings.Contains(out, "n1") || !strings.Contains(out, "NODE") {
 		t.Errorf("get pods -o wide: %q", out)
+	}
+
+	for _, args := range [][]string{{"describe", "pod", "one"}, {"describe", "node", "n1"}, {"describe", "deployment", "api"}} {
+		out := k.run(args...)
+		if !strings.Contains(out, "Name:") || !strings.Contains(out, args[2]) {
+			t.Errorf("%v: %q", args, out)
+		}
+	}
+	if out := k.run("rollout", "restart", "deployment", "api"); !strings.Contains(out, "deployment.apps/api restarted") {
+		t.Errorf("rollout restart: %q", out)
+	}
+	if d, _ := e.api.Get(ctx, api.Deployments, "default", "api"); d.GetGeneration() != 2 ||
+		d.(*appsv1.Deployment).Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
+		t.Errorf("restart did not change the template: generation %d", d.GetGeneration())
+	}
+	one, _ := e.api.Get(ctx, api.Pods, "default", "one")
+	e.create(&corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "one.1", Namespace: "default"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "one", APIVersion: "v1", UID: one.GetUID()},
+		Reason: "Testing", Message: "hello from the test", Type: corev1.EventTypeNormal, Source: corev1.EventSource{Component: "test"}})
+	if out := k.run("get", "events", "-A"); !strings.Contains(out, "Testing") || !strings.Contains(out, "pod/one") {
+		t.Errorf("get events: %q", out)
+	}
+	if out := k.run("describe", "pod", "one"); !strings.Contains(out, "hello from the test") {
+		t.Errorf("describe pod lists no events: %q", out)
 	}
 
 	// drain: cordon and evict the node's pods (both bound to n1).
