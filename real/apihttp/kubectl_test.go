@@ -290,7 +290,7 @@ func TestKubectlTier2(t *testing.T) {
 	one, _ := e.api.Get(ctx, api.Pods, "default", "one")
 	e.create(&corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "one.1", Namespace: "default"},
 		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "default", Name: "one", APIVersion: "v1", UID: one.GetUID()},
-		Reason: "Testing", Message: "hello from the test", Type: corev1.EventTypeNormal, Source: corev1.EventSource{Component: "test"}})
+		Reason:         "Testing", Message: "hello from the test", Type: corev1.EventTypeNormal, Source: corev1.EventSource{Component: "test"}})
 	if out := k.run("get", "events", "-A"); !strings.Contains(out, "Testing") || !strings.Contains(out, "pod/one") {
 		t.Errorf("get events: %q", out)
 	}
