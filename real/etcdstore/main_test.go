@@ -16,6 +16,7 @@ import (
 var (
 	testEtcd   *Embedded
 	testPrefix atomic.Int64
+	closers    []func() // run by TestMain after the tests (benchmark etcds)
 )
 
 func TestMain(m *testing.M) {
@@ -31,6 +32,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	for _, c := range closers {
+		c()
+	}
 	if err := testEtcd.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "close embedded etcd:", err)
 		code = 1
