@@ -247,9 +247,15 @@ func (k *Kubelet) updateNodeStatus(force bool) {
 	}
 	for attempt := 0; attempt < 3; attempt++ {
 		base := k.node
-		st := k.nodeStatus(&base.Status)
 		due := !k.clock.Now().Before(k.lastReport.Add(k.cfg.NodeStatusReportFrequency))
+		if !force && !due && base == k.statusSame {
+			// Already compared equal, and nodeStatus reads nothing else
+			// that changes while the kubelet runs (Start resets this).
+			return
+		}
+		st := k.nodeStatus(&base.Status)
 		if !force && !due && nodeStatusEqual(&base.Status, &st) {
+			k.statusSame = base
 			return
 		}
 		n := *base
