@@ -122,7 +122,8 @@ func (r *Runtime) CreateContainer(sandboxID string, cfg *cri.ContainerConfig, sb
 }
 
 func (r *Runtime) createContainer(sandboxID string, cfg *cri.ContainerConfig) (string, error) {
-	ctx := r.ctx
+	ctx, cancel := r.opCtx()
+	defer cancel()
 	r.mu.Lock()
 	sb := r.sandboxes[sandboxID]
 	r.mu.Unlock()
@@ -275,7 +276,8 @@ func (r *Runtime) StartContainer(id string, done func(error)) {
 }
 
 func (r *Runtime) startContainer(id string) error {
-	ctx := r.ctx
+	ctx, cancel := r.opCtx()
+	defer cancel()
 	r.mu.Lock()
 	c := r.containers[id]
 	r.mu.Unlock()
@@ -316,7 +318,7 @@ func (r *Runtime) startContainer(id string) error {
 	if err != nil {
 		return fail(err)
 	}
-	exitCh, err := task.Wait(ctx)
+	exitCh, err := task.Wait(r.ctx) // lives as long as the runtime
 	if err != nil {
 		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 		return fail(err)
@@ -359,8 +361,10 @@ func (r *Runtime) watch(c *container, task client.Task, exitCh <-chan client.Exi
 		reason = cri.ReasonOOMKilled
 	}
 	// Delete waits for the output to be copied; then the log is complete.
-	if _, err := task.Delete(r.ctx); err != nil && !errdefs.IsNotFound(err) {
-		task.Delete(r.ctx, client.WithProcessKill)
+	ctx, cancel := r.opCtx()
+	defer cancel()
+	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+		task.Delete(ctx, client.WithProcessKill)
 	}
 	logs.Close()
 	_ = r.recordExit(c, int32(code), at, reason, true)
@@ -378,7 +382,9 @@ func (r *Runtime) recordExit(c *container, code int32, at time.Time, reason stri
 	if msg != "" {
 		labels[labelMessage] = msg
 	}
-	_, err := c.ctr.SetLabels(context.WithoutCancel(r.ctx), labels)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.cfg.RequestTimeout)
+	_, err := c.ctr.SetLabels(ctx, labels)
+	cancel()
 	r.mu.Lock()
 	if c.st.State == cri.ContainerExited {
 		r.mu.Unlock()
@@ -390,12 +396,15 @@ func (r *Runtime) recordExit(c *container, code int32, at time.Time, reason stri
 		c.killTimer.Stop()
 	}
 	c.task = nil
-	r.mu.Unlock()
+	// In one step with the state change: whoever sees the container exited
+	// finds its channel closed, and the event is posted before any stop's
+	// done (they wait for the channel).
 	if event {
 		r.emit(cri.ContainerEvent{Type: cri.ContainerExitedEvent, ContainerID: c.st.ID, SandboxID: c.st.SandboxID,
 			ExitCode: code, Reason: reason, FinishedAt: at})
 	}
 	close(c.exited)
+	r.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("record exit of container %s: %w", c.st.ID, err)
 	}
@@ -437,7 +446,9 @@ func (r *Runtime) kill(c *container) error {
 	if task == nil {
 		return nil
 	}
-	if err := task.Kill(r.ctx, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) {
+	ctx, cancel := r.opCtx()
+	defer cancel()
+	if err := task.Kill(ctx, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) {
 		return fmt.Errorf("kill container %s: %w", c.st.ID, err)
 	}
 	return nil
@@ -476,7 +487,10 @@ func (r *Runtime) stopContainer(id string, timeout time.Duration) error {
 	exited := c.exited
 	r.mu.Unlock()
 	if sendTerm {
-		if err := task.Kill(r.ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) {
+		ctx, cancel := r.opCtx()
+		err := task.Kill(ctx, syscall.SIGTERM)
+		cancel()
+		if err != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) {
 			return fmt.Errorf("stop container %s: %w", id, err)
 		}
 	}
@@ -527,7 +541,9 @@ func (r *Runtime) removeContainer(c *container) error {
 			return r.ctx.Err()
 		}
 	}
-	if err := c.ctr.Delete(r.ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+	ctx, cancel := r.opCtx()
+	defer cancel()
+	if err := c.ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("remove container %s: %w", c.st.ID, err)
 	}
 	// The log stays for `kubectl logs --previous` (the kubelet removes the

@@ -61,7 +61,9 @@ func (r *Runtime) image(ctx context.Context, name string, unpack bool) (*cri.Ima
 // ImageStatus implements cri.Runtime.
 func (r *Runtime) ImageStatus(name string, done func(*cri.Image, error)) {
 	r.async(func() {
-		st, err := r.image(r.ctx, name, false)
+		ctx, cancel := r.opCtx()
+		defer cancel()
+		st, err := r.image(ctx, name, false)
 		r.cfg.Post(func() { done(st, err) })
 	})
 }
@@ -72,7 +74,9 @@ func (r *Runtime) ImageStatus(name string, done func(*cri.Image, error)) {
 // containerd's.
 func (r *Runtime) PullImage(name string, _ *cri.SandboxConfig, done func(*cri.Image, error)) {
 	r.async(func() {
-		st, err := r.image(r.ctx, name, true)
+		ctx, cancel := r.opCtx()
+		defer cancel()
+		st, err := r.image(ctx, name, true)
 		if err == nil && st == nil {
 			ref, _ := images.Normalize(name)
 			err = fmt.Errorf("failed to pull and unpack image %q: failed to resolve reference %q: %s: not found (drydock nodes have no registry: import the image with `drydock image import`): %w",

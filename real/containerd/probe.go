@@ -190,7 +190,8 @@ func (r *Runtime) execProbe(c *container, cmd []string, timeout time.Duration) c
 	if len(cmd) == 0 {
 		return fail("exec probe has no command")
 	}
-	ctx := r.ctx
+	ctx, cancel := r.opCtx()
+	defer cancel()
 	r.mu.Lock()
 	task := c.task
 	r.mu.Unlock()

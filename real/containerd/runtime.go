@@ -59,7 +59,9 @@ type Config struct {
 	Client *client.Client
 	// Namespace is the containerd namespace (default "drydock").
 	Namespace string
-	// Post runs f on the caller's loop, in order. Required.
+	// Post hands f to the caller's loop, which runs posted funcs in order.
+	// It must not block and must not run f before it returns (the runtime
+	// may post while holding its lock). Required.
 	Post func(f func())
 	// Network sets up sandbox networking. Required.
 	Network Network
@@ -83,6 +85,10 @@ type Config struct {
 	ClusterDomain string
 	// HostResolvConf is the node's resolv.conf (default /etc/resolv.conf).
 	HostResolvConf string
+	// RequestTimeout bounds each call's work in containerd, as the
+	// kubelet's --runtime-request-timeout does (default 2 minutes). A
+	// StopContainer waits past it for its grace period.
+	RequestTimeout time.Duration
 }
 
 // Runtime is a cri.Runtime over containerd. Use New; Close when done.
@@ -140,6 +146,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	def(&cfg.Snapshotter, DefaultSnapshotter)
 	def(&cfg.HostResolvConf, DefaultResolvConf)
 	def(&cfg.ClusterDomain, "cluster.local")
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 2 * time.Minute
+	}
 
 	nctx := namespaces.WithNamespace(context.Background(), cfg.Namespace)
 	v, err := cfg.Client.Version(withTimeout(ctx, nctx))
@@ -205,6 +214,11 @@ func (r *Runtime) emit(ev cri.ContainerEvent) {
 			h(ev)
 		}
 	})
+}
+
+// opCtx is the context of one call's containerd work.
+func (r *Runtime) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.ctx, r.cfg.RequestTimeout)
 }
 
 // async runs f in a goroutine the runtime waits for on Close.

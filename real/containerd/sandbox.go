@@ -69,7 +69,8 @@ func (r *Runtime) RunPodSandbox(cfg *cri.SandboxConfig, done func(*cri.SandboxSt
 }
 
 func (r *Runtime) runSandbox(cfg *cri.SandboxConfig) (_ *cri.SandboxStatus, err error) {
-	ctx := r.ctx
+	ctx, cancel := r.opCtx()
+	defer cancel()
 	id := newID()
 	nsPath := filepath.Join(r.cfg.NetnsDir, "drydock-"+r.cfg.Namespace+"-"+id[:16])
 	if err := createNetns(nsPath); err != nil {
@@ -190,7 +191,8 @@ func (r *Runtime) stopSandbox(id string) error {
 }
 
 func (r *Runtime) stopSandboxLocked(sb *sandbox) error {
-	ctx := r.ctx
+	ctx, cancel := r.opCtx()
+	defer cancel()
 	r.mu.Lock()
 	var running []*container
 	for _, c := range r.containers {
@@ -273,7 +275,9 @@ func (r *Runtime) removeSandbox(id string) error {
 			return err
 		}
 	}
-	if err := sb.ctr.Delete(r.ctx); err != nil && !errdefs.IsNotFound(err) {
+	ctx, cancel := r.opCtx()
+	defer cancel()
+	if err := sb.ctr.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("remove sandbox %s: %w", id, err)
 	}
 	removeAllQuiet(r.sandboxDir(id))
