@@ -63,6 +63,10 @@ type Config struct {
 	// DefaultWatchTimeout bounds watches without timeoutSeconds (default 30
 	// minutes, kube-apiserver's minimum request timeout).
 	DefaultWatchTimeout time.Duration
+	// Stop, when closed, ends open watches and followed logs (long-running
+	// requests that would keep http.Server.Shutdown waiting); close it just
+	// before calling Shutdown.
+	Stop <-chan struct{}
 	// MaxWatchBacklog is how many undelivered events a watch may queue
 	// before it is closed as too slow (default 10000); the client re-watches.
 	MaxWatchBacklog int

@@ -1,6 +1,7 @@
 package apihttp
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -77,7 +78,18 @@ func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *reque
 	}
 	u := url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(port)),
 		Path: "/containerLogs/" + pod.Namespace + "/" + pod.Name + "/" + container, RawQuery: kq.Encode()}
-	kreq, err := http.NewRequestWithContext(req.Context(), http.MethodGet, u.String(), nil)
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	if h.cfg.Stop != nil {
+		go func() {
+			select {
+			case <-h.cfg.Stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	kreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return apierrors.NewInternalError(err)
 	}

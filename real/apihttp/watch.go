@@ -203,6 +203,8 @@ func (h *handler) watch(w http.ResponseWriter, req *http.Request, info *requestI
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-h.cfg.Stop:
+			return nil
 		case <-timer.C:
 			return nil
 		case <-tick:

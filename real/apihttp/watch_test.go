@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -310,5 +311,32 @@ func TestWatchUnderConcurrentWrites(t *testing.T) {
 			}
 			seen[name], last = true, n
 		}
+	}
+}
+
+func TestStopEndsWatchesAndFollowedLogs(t *testing.T) {
+	stop := make(chan struct{})
+	release := make(chan struct{})
+	defer close(release)
+	e := logEnvWith(t, fakeKubelet(t, release), apihttp.Config{Stop: stop})
+	w := e.watch("/api/v1/namespaces/default/pods?watch=true&resourceVersion=" + strconv.FormatInt(e.api.Store().Revision(), 10))
+	res, err := e.srv.Client().Get(e.srv.URL + "/api/v1/namespaces/default/pods/one/log?follow=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	close(stop)
+	if !w.ends() {
+		t.Error("watch still open after Stop")
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(res.Body)
+		done <- err
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Error("followed log still open after Stop")
 	}
 }
