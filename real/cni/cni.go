@@ -9,7 +9,7 @@
 //     object (SetPodCIDRs) — until then SetUp fails with ErrNotReady;
 //   - masquerade only for traffic that leaves the cluster CIDR (pod-to-pod
 //     traffic between nodes keeps its source address), in a chain of its own
-//     (DRYDOCK-POD-MASQ in the nat table, jumped to from POSTROUTING);
+//     (CNI-DRYDOCK-MASQ in the nat table, jumped to from POSTROUTING);
 //   - all state under Config.StateDir (host-local's data dir, libcni's result
 //     cache, the generated conflist), so several node agents on one machine
 //     do not share IP allocations.
@@ -50,7 +50,7 @@ const (
 	// of containernetworking-plugins 1.1 speak up to 1.0.0).
 	CNIVersion = "1.0.0"
 	// MasqChain is the nat chain holding the pod masquerade rules.
-	MasqChain = "DRYDOCK-POD-MASQ"
+	MasqChain = "CNI-DRYDOCK-MASQ"
 )
 
 // DefaultPluginDirs are searched for plugin binaries (Debian's, then the

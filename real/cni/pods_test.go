@@ -199,7 +199,7 @@ func TestPodsAcrossNodes(t *testing.T) {
 		t.Errorf("node B saw the client as %s, want node A's address %s (masqueraded: outside the cluster CIDR)", seen, a.ip)
 	}
 	if out := nsA.Run(t, "iptables", "-t", "nat", "-S", cni.MasqChain); !strings.Contains(out,
-		"-A DRYDOCK-POD-MASQ -d 10.244.0.0/16 -j RETURN\n-A DRYDOCK-POD-MASQ -d 224.0.0.0/4 -j RETURN\n-A DRYDOCK-POD-MASQ -s 10.244.0.0/24 -j MASQUERADE") {
+		"-A CNI-DRYDOCK-MASQ -d 10.244.0.0/16 -j RETURN\n-A CNI-DRYDOCK-MASQ -d 224.0.0.0/4 -j RETURN\n-A CNI-DRYDOCK-MASQ -s 10.244.0.0/24 -j MASQUERADE") {
 		t.Errorf("masquerade chain:\n%s", out)
 	}
 
