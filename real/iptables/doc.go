@@ -24,9 +24,11 @@
 // nat POSTROUTING → POSTROUTING, filter INPUT → EXTERNAL-SERVICES,
 // FORWARD → FORWARD/SERVICES/EXTERNAL-SERVICES, OUTPUT → SERVICES.
 // Endpoints are chosen with "-m statistic --mode random --probability
-// 1/(n-i)" chains, ClientIP session affinity uses "-m recent".
+// 1/(n-i)" chains, ClientIP session affinity uses "-m recent". After UDP
+// rules change, conntrack entries of UDP flows to a Service that are not
+// DNATed to one of its current endpoints are deleted (netlink), as
+// kube-proxy does.
 //
 // What it does not do (yet): IPv6 (ip6tables), loadBalancerSourceRanges,
-// health check node ports, localhost NodePorts (route_localnet), and
-// clearing stale UDP conntrack entries after endpoint changes.
+// health check node ports, localhost NodePorts (route_localnet).
 package iptables
