@@ -1,0 +1,317 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/drydock-sim/drydock/real/cni/netnstest"
+	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
+	"github.com/drydock-sim/drydock/real/server"
+)
+
+// agentEnv carries a JSON Config to the test binary re-executed as a node
+// agent inside a network namespace.
+const agentEnv = "DRYDOCK_TEST_NODE_AGENT"
+
+func TestMain(m *testing.M) {
+	if cfgJSON := os.Getenv(agentEnv); cfgJSON != "" {
+		os.Exit(runAgentProcess(cfgJSON))
+	}
+	os.Exit(m.Run())
+}
+
+// runAgentProcess is the node agent process of TestNodeAgentRunsPods.
+func runAgentProcess(cfgJSON string) int {
+	var cfg Config
+	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "agent config:", err)
+		return 2
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := New(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := a.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		return 1
+	}
+	return 0
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no server", Config{Name: "n"}, "--server is required"},
+		{"plain http server", Config{Server: "http://x:6443", Name: "n"}, "https://"},
+		{"bad name", Config{Server: "https://x:6443", Name: "Bad_Name"}, "--name"},
+		{"bad token", Config{Server: "https://x:6443", Name: "n", Token: "abc"}, "--token"},
+		{"bad node ip", Config{Server: "https://x:6443", Name: "n", NodeIP: "x"}, "--node-ip"},
+		{"bad port", Config{Server: "https://x:6443", Name: "n", KubeletPort: 70000}, "--kubelet-port"},
+		{"bad cluster cidr", Config{Server: "https://x:6443", Name: "n", ClusterCIDR: "10.0.0.0"}, "--cluster-cidr"},
+		{"bad dns", Config{Server: "https://x:6443", Name: "n", ClusterDNS: []string{"dns"}}, "--cluster-dns"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// syncBuf is a goroutine-safe log sink.
+type syncBuf struct {
+	ch  chan struct{}
+	buf bytes.Buffer
+}
+
+func (b *syncBuf) Write(p []byte) (int, error) {
+	b.ch <- struct{}{}
+	defer func() { <-b.ch }()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuf) String() string {
+	b.ch <- struct{}{}
+	defer func() { <-b.ch }()
+	return b.buf.String()
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	end := time.Now().Add(timeout)
+	for {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("timed out after %s waiting for %s; last: %s", timeout, what, detail)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// The whole node side against an in-process server: the agent runs as a
+// separate process in a network namespace of its own, linked to the host
+// by a veth pair. It joins, registers a Ready node that gets a pod CIDR,
+// runs a busybox pod whose logs the API server fetches from the kubelet,
+// programs Service rules, deletes the pod, and on SIGTERM removes its
+// iptables chains.
+func TestNodeAgentRunsPods(t *testing.T) {
+	netnstest.Require(t, "ip", "nsenter", "iptables", "/usr/lib/cni/bridge", "/bin/busybox")
+	_, ctrNS := ctrtest.Namespace(t)
+	tag := netnstest.Tag(t)
+	ns := netnstest.New(t, "ddnode-"+tag)
+	hostIf, nodeIf := "ddh"+tag, "ddn"+tag
+	hostIP, nodeIP := "10.251.17.1", "10.251.17.2"
+	netnstest.Run(t, "ip", "link", "add", hostIf, "type", "veth", "peer", "name", nodeIf)
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", hostIf).Run() })
+	netnstest.Run(t, "ip", "link", "set", nodeIf, "netns", ns.Name)
+	netnstest.Run(t, "ip", "addr", "add", hostIP+"/24", "dev", hostIf)
+	netnstest.Run(t, "ip", "link", "set", hostIf, "up")
+	ns.Run(t, "ip", "addr", "add", nodeIP+"/24", "dev", nodeIf)
+	ns.Run(t, "ip", "link", "set", nodeIf, "up")
+	ns.Run(t, "ip", "route", "add", "default", "via", hostIP)
+
+	// Server on the host side.
+	logs := &syncBuf{ch: make(chan struct{}, 1)}
+	srv, err := server.New(server.Config{DataDir: t.TempDir(), BindAddress: hostIP, SecurePort: 0, CompactionInterval: -1,
+		EtcdUnsafeNoFsync: true, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-srvErr
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	select {
+	case <-srv.Ready():
+	case err := <-srvErr:
+		t.Fatalf("server: %v\n%s", err, logs.String())
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", srv.AdminKubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(rc)
+
+	// Agent process in the namespace.
+	nodeName := "node-" + tag
+	logRoot := t.TempDir()
+	cfg := Config{Server: srv.URL(), Token: srv.BootstrapToken(), Name: nodeName, DataDir: t.TempDir(),
+		CACertHashes: []string{srv.CACertHash()}, ContainerdNamespace: ctrNS, LogRoot: logRoot,
+		CleanupOnExit: true, Bridge: "dd" + tag}
+	cfgJSON, _ := json.Marshal(cfg)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentLog := filepath.Join(t.TempDir(), "agent.log")
+	lf, err := os.Create(agentLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	// nsenter, not `ip netns exec`: the latter gives the agent a mount
+	// namespace of its own, hiding the sandbox netns bind mounts it makes
+	// from containerd.
+	cmd := exec.Command("nsenter", "--net="+ns.Path, "--", exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), agentEnv+"="+string(cfgJSON))
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- cmd.Wait() }()
+	agentLogText := func() string { b, _ := os.ReadFile(agentLog); return string(b) }
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck
+			<-agentDone
+		}
+		// Whatever a failed run left in the namespace goes with it; the
+		// host's own rules were never touched.
+		if t.Failed() {
+			t.Logf("agent log:\n%s", agentLogText())
+		}
+	})
+
+	// The node registers, becomes Ready and gets a pod CIDR.
+	var podCIDR string
+	waitFor(t, "node Ready with a pod CIDR", 90*time.Second, func() (bool, string) {
+		select {
+		case err := <-agentDone:
+			stopped = true
+			t.Fatalf("agent exited: %v\n%s", err, agentLogText())
+		default:
+		}
+		n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		podCIDR = n.Spec.PodCIDR
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && podCIDR != "" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("podCIDR %q conditions %v", podCIDR, n.Status.Conditions)
+	})
+	n, _ := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+	var internalIP string
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			internalIP = a.Address
+		}
+	}
+	if internalIP != nodeIP {
+		t.Errorf("InternalIP %q, want %s", internalIP, nodeIP)
+	}
+
+	// A pod runs and its log comes back through the API server.
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default", Labels: map[string]string{"app": "hello"}},
+		Spec: corev1.PodSpec{NodeName: nodeName, TerminationGracePeriodSeconds: ptr(int64(1)), Containers: []corev1.Container{{
+			Name: "c", Image: "busybox", Command: []string{"sh", "-c", "echo hello from drydock; exec sleep 3600"}}}}}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pod Running with an IP", 90*time.Second, func() (bool, string) {
+		p, err := cs.CoreV1().Pods("default").Get(ctx, "hello", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "", fmt.Sprintf("%s %q %+v", p.Status.Phase, p.Status.PodIP, p.Status.ContainerStatuses)
+	})
+	p, _ := cs.CoreV1().Pods("default").Get(ctx, "hello", metav1.GetOptions{})
+	if prefix := strings.Join(strings.Split(podCIDR, ".")[:3], "."); !strings.HasPrefix(p.Status.PodIP, prefix+".") {
+		t.Errorf("pod IP %s outside the node's pod CIDR %s", p.Status.PodIP, podCIDR)
+	}
+	waitFor(t, "pod log through the API server", 30*time.Second, func() (bool, string) {
+		rc, err := cs.CoreV1().Pods("default").GetLogs("hello", &corev1.PodLogOptions{Container: "c"}).Stream(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer rc.Close()
+		b, _ := io.ReadAll(rc)
+		return strings.Contains(string(b), "hello from drydock"), string(b)
+	})
+
+	// A Service gets proxy rules in the node's namespace.
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "hello"}, Ports: []corev1.ServicePort{{Port: 80}}}}
+	if _, err := cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "service rules", 30*time.Second, func() (bool, string) {
+		s, err := cs.CoreV1().Services("default").Get(ctx, "hello", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		out, _ := ns.Exec("iptables-save", "-t", "nat")
+		return strings.Contains(out, s.Spec.ClusterIP+"/32"), out
+	})
+
+	// Deleting the pod stops it and the kubelet removes the object.
+	if err := cs.CoreV1().Pods("default").Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pod gone", 60*time.Second, func() (bool, string) {
+		_, err := cs.CoreV1().Pods("default").Get(ctx, "hello", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+
+	// SIGTERM: a clean exit that removes the proxy chains.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-agentDone:
+		stopped = true
+		if err != nil {
+			t.Fatalf("agent exit: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("agent did not exit on SIGTERM")
+	}
+	out, _ := ns.Exec("iptables-save")
+	if strings.Contains(out, "DRYDOCK-SERVICES") {
+		t.Errorf("proxy chains left after a clean exit:\n%s", out)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
