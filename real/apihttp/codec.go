@@ -1,6 +1,7 @@
 package apihttp
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -212,6 +214,9 @@ func decodeDeleteOptions(req *http.Request) (metav1.DeleteOptions, error) {
 // output says how a response is rendered.
 type output struct {
 	yaml bool
+	// proto: protobuf, for objects and lists of the served resources (others,
+	// such as Status, Scale and Table, are answered in JSON).
+	proto bool
 	// as: "" (the object or list), "Table", "PartialObjectMetadata" or
 	// "PartialObjectMetadataList".
 	as string
@@ -220,9 +225,7 @@ type output struct {
 }
 
 // negotiate picks the response rendering from the Accept header, in the
-// client's order of preference. list: the request returns a list. Protobuf
-// is answered with JSON, which client-go decodes by the response's
-// Content-Type.
+// client's order of preference. list: the request returns a list.
 func (h *handler) negotiate(req *http.Request, list bool) (output, error) {
 	accept := req.Header.Get("Accept")
 	if strings.TrimSpace(accept) == "" {
@@ -241,7 +244,7 @@ func (h *handler) negotiate(req *http.Request, list bool) (output, error) {
 		}
 		as := params["as"]
 		if as == "" {
-			return output{yaml: yml}, nil
+			return output{yaml: yml, proto: mt == mediaProtobuf}, nil
 		}
 		if params["g"] != "meta.k8s.io" || (params["v"] != "v1" && params["v"] != "v1beta1") {
 			continue
@@ -276,10 +279,64 @@ type list struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata"`
 	Items           []runtime.Object `json:"items"`
+	r               *api.Resource
+}
+
+// typed returns the list as its Go list type (PodList, ...), for protobuf.
+func (l *list) typed() (runtime.Object, error) {
+	tl := l.r.NewList()
+	if err := meta.SetList(tl, l.Items); err != nil {
+		return nil, err
+	}
+	la, err := meta.ListAccessor(tl)
+	if err != nil {
+		return nil, err
+	}
+	la.SetResourceVersion(l.ResourceVersion)
+	tl.GetObjectKind().SetGroupVersionKind(l.r.GroupVersion().WithKind(l.r.ListKind))
+	return tl, nil
+}
+
+// protobufBody encodes an object or list of a served resource as protobuf;
+// ok is false for anything else.
+func protobufBody(v any) ([]byte, bool) {
+	var obj runtime.Object
+	switch o := v.(type) {
+	case *list:
+		if o.r == nil {
+			return nil, false
+		}
+		t, err := o.typed()
+		if err != nil {
+			return nil, false
+		}
+		obj = t
+	case api.Object:
+		if _, err := api.For(o); err != nil {
+			return nil, false
+		}
+		obj = withTypeMeta(o)
+	default:
+		return nil, false
+	}
+	var buf bytes.Buffer
+	if err := protoSer.Encode(obj, &buf); err != nil {
+		return nil, false
+	}
+	return buf.Bytes(), true
 }
 
 // writeObject writes v (an object, list, Status or Table) with code.
 func writeObject(w http.ResponseWriter, code int, v any, out output) {
+	if out.proto && out.as == "" {
+		if data, ok := protobufBody(v); ok {
+			w.Header().Set("Content-Type", mediaProtobuf)
+			w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+			w.WriteHeader(code)
+			_, _ = w.Write(data)
+			return
+		}
+	}
 	var data []byte
 	var err error
 	if ro, ok := v.(runtime.Object); ok {

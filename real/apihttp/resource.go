@@ -237,7 +237,7 @@ func (h *handler) list(w http.ResponseWriter, req *http.Request, info *requestIn
 		writeObject(w, http.StatusOK, l, out)
 	default:
 		l := &list{TypeMeta: metav1.TypeMeta{Kind: info.r.ListKind, APIVersion: info.r.APIVersion()},
-			ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: make([]runtime.Object, len(objs))}
+			ListMeta: metav1.ListMeta{ResourceVersion: rv}, Items: make([]runtime.Object, len(objs)), r: info.r}
 		for i, o := range objs {
 			l.Items[i] = withTypeMeta(o)
 		}

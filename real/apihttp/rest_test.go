@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/real/apihttp"
@@ -63,8 +64,13 @@ func TestREST(t *testing.T) {
 		{name: "list sendInitialEvents is 422", method: "GET", path: "/api/v1/pods?sendInitialEvents=true", code: 422, reason: metav1.StatusReasonInvalid},
 		{name: "list yaml", method: "GET", path: "/api/v1/namespaces/default/pods", hdr: []string{"Accept", "application/yaml"}, code: 200,
 			contains: []string{"kind: PodList"}, header: map[string]string{"Content-Type": "application/yaml"}},
-		{name: "list protobuf accept answered json", method: "GET", path: "/api/v1/namespaces/default/pods",
-			hdr: []string{"Accept", "application/vnd.kubernetes.protobuf, application/json"}, code: 200, header: map[string]string{"Content-Type": "application/json"}},
+		{name: "list protobuf", method: "GET", path: "/api/v1/namespaces/default/pods",
+			hdr: []string{"Accept", "application/vnd.kubernetes.protobuf, application/json"}, code: 200,
+			header: map[string]string{"Content-Type": "application/vnd.kubernetes.protobuf"}, contains: []string{"k8s\x00", "PodList"}},
+		{name: "json preferred over protobuf", method: "GET", path: "/api/v1/namespaces/default/pods",
+			hdr: []string{"Accept", "application/json, application/vnd.kubernetes.protobuf"}, code: 200, header: map[string]string{"Content-Type": "application/json"}},
+		{name: "scale asked as protobuf is json", method: "GET", path: "/apis/apps/v1/namespaces/default/deployments/web/scale",
+			hdr: []string{"Accept", "application/vnd.kubernetes.protobuf"}, code: 200, header: map[string]string{"Content-Type": "application/json"}},
 		{name: "not acceptable", method: "GET", path: "/api/v1/namespaces/default/pods", hdr: []string{"Accept", "text/html"}, code: 406},
 		{name: "partial metadata list", method: "GET", path: "/api/v1/namespaces/default/pods",
 			hdr: []string{"Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"}, code: 200,
@@ -443,5 +449,36 @@ func TestPanicRecoveryAndLog(t *testing.T) {
 	if l.Code != 500 || !strings.Contains(l.Panic, "boom") || l.Verb != "get" || l.Resource != "pods" || l.Name != "p1" ||
 		l.Namespace != "default" || l.User != apihttp.AnonymousAdmin.Name || l.Method != "GET" {
 		t.Errorf("log entry %+v", l)
+	}
+}
+
+func TestProtobufResponses(t *testing.T) {
+	e := newEnv(t, apihttp.Config{}, 0)
+	e.create(testPod("p1"))
+	dec := scheme.Codecs.UniversalDeserializer()
+	r := e.do("GET", "/api/v1/namespaces/default/pods/p1", "", "Accept", "application/vnd.kubernetes.protobuf")
+	obj, _, err := dec.Decode(r.body, nil, nil)
+	if err != nil {
+		t.Fatalf("%v: %q", err, r.body)
+	}
+	if p, ok := obj.(*corev1.Pod); !ok || p.Name != "p1" || p.UID == "" {
+		t.Fatalf("%#v", obj)
+	}
+	r = e.do("GET", "/api/v1/pods", "", "Accept", "application/vnd.kubernetes.protobuf")
+	obj, _, err = dec.Decode(r.body, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, ok := obj.(*corev1.PodList); !ok || len(l.Items) != 1 || l.Items[0].Name != "p1" || l.ResourceVersion == "" {
+		t.Fatalf("%#v", obj)
+	}
+	r = e.do("POST", "/api/v1/namespaces/default/pods", mustJSON(t, testPod("p2")), "Accept", "application/vnd.kubernetes.protobuf")
+	if r.code != 201 || r.header.Get("Content-Type") != "application/vnd.kubernetes.protobuf" {
+		t.Fatalf("%d %s", r.code, r.header.Get("Content-Type"))
+	}
+	// Errors stay JSON Status, which client-go decodes by content type.
+	r = e.do("GET", "/api/v1/namespaces/default/pods/nope", "", "Accept", "application/vnd.kubernetes.protobuf")
+	if r.code != 404 || r.status(t).Reason != metav1.StatusReasonNotFound {
+		t.Fatalf("%d %s", r.code, r.body)
 	}
 }
