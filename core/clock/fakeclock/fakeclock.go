@@ -1,10 +1,17 @@
 // Package fakeclock is a deterministic manual clock for tests and for the
-// simulator's event loop: timers sit in a heap ordered by (time, sequence)
-// and run only when the owner advances time.
+// simulator's event loop: timers run in (time, sequence) order, and only when
+// the owner advances time.
+//
+// Timers due later sit in a 4-ary min-heap of (nanoseconds, sequence) keys
+// held by value, so that comparisons never dereference a timer. Timers due
+// at once (a non-positive delay: every work queue that gets work schedules
+// one) go to a FIFO instead: such a timer's key is the current time and its
+// sequence is the newest, so the FIFO is already in (time, sequence) order,
+// and the next timer to run is the smaller of the FIFO's head and the
+// heap's top. The order is exactly that of a single heap.
 package fakeclock
 
 import (
-	"container/heap"
 	"time"
 
 	"github.com/drydock-sim/drydock/core/clock"
@@ -14,7 +21,12 @@ import (
 type Clock struct {
 	now time.Time
 	seq uint64
-	q   timerHeap
+	q   []entry // 4-ary min-heap by (key, seq)
+	// fifo[head:] are the pending zero-delay timers in sequence order,
+	// including stopped ones (stopped counts them) until they reach the head.
+	fifo    []*timer
+	head    int
+	stopped int
 	// Fired counts timers run, for tests and traces.
 	Fired uint64
 }
@@ -29,46 +41,71 @@ func (c *Clock) Now() time.Time { return c.now }
 
 // AfterFunc schedules f at now+d (d <= 0: now, after already-due timers).
 func (c *Clock) AfterFunc(d time.Duration, f func()) clock.Timer {
-	if d < 0 {
-		d = 0
-	}
 	c.seq++
+	if d <= 0 {
+		t := &timer{at: c.now, key: c.now.UnixNano(), seq: c.seq, f: f, c: c, index: inFIFO}
+		c.fifo = append(c.fifo, t)
+		return t
+	}
 	at := c.now.Add(d)
-	t := &timer{at: at, key: at.UnixNano(), seq: c.seq, f: f, c: c, index: -1}
-	heap.Push(&c.q, t)
+	t := &timer{at: at, key: at.UnixNano(), seq: c.seq, f: f, c: c}
+	c.push(t)
 	return t
 }
 
 // Len is the number of pending timers.
-func (c *Clock) Len() int { return len(c.q) }
+func (c *Clock) Len() int { return len(c.q) + len(c.fifo) - c.head - c.stopped }
 
 // Next is when the earliest pending timer fires.
 func (c *Clock) Next() (time.Time, bool) {
-	if len(c.q) == 0 {
-		return time.Time{}, false
+	c.dropStopped()
+	fifo := c.head < len(c.fifo)
+	switch {
+	case fifo && (len(c.q) == 0 || c.fifoFirst()):
+		return c.fifo[c.head].at, true
+	case len(c.q) > 0:
+		return c.q[0].t.at, true
 	}
-	return c.q[0].at, true
+	return time.Time{}, false
 }
 
 // Step runs the earliest pending timer, moving time to it. It reports false
 // when nothing is pending.
 func (c *Clock) Step() bool {
-	if len(c.q) == 0 {
+	c.dropStopped()
+	var t *timer
+	switch {
+	case c.head < len(c.fifo) && (len(c.q) == 0 || c.fifoFirst()):
+		t = c.fifo[c.head]
+		c.fifo[c.head] = nil
+		c.head++
+		if c.head == len(c.fifo) {
+			c.fifo, c.head = c.fifo[:0], 0
+		}
+	case len(c.q) > 0:
+		t = c.pop()
+	default:
 		return false
 	}
-	t := heap.Pop(&c.q).(*timer)
+	t.index = done
 	if t.at.After(c.now) {
 		c.now = t.at
 	}
 	c.Fired++
-	t.f()
+	f := t.f
+	t.f = nil
+	f()
 	return true
 }
 
 // RunUntil runs every timer due at or before until, then sets the time to
 // until. Timers scheduled meanwhile run too if they fall in the window.
 func (c *Clock) RunUntil(until time.Time) {
-	for len(c.q) > 0 && !c.q[0].at.After(until) {
+	for {
+		next, ok := c.Next()
+		if !ok || next.After(until) {
+			break
+		}
 		c.Step()
 	}
 	if until.After(c.now) {
@@ -82,12 +119,35 @@ func (c *Clock) Advance(d time.Duration) { c.RunUntil(c.now.Add(d)) }
 // Settle runs everything due now (zero-delay work) without moving time.
 func (c *Clock) Settle() { c.RunUntil(c.now) }
 
+// fifoFirst reports whether the FIFO's head runs before the heap's top
+// (both non-empty, the head not stopped).
+func (c *Clock) fifoFirst() bool {
+	f, h := c.fifo[c.head], &c.q[0]
+	return f.key < h.key || (f.key == h.key && f.seq < h.seq)
+}
+
+// dropStopped removes stopped timers from the FIFO's head.
+func (c *Clock) dropStopped() {
+	for c.stopped > 0 && c.head < len(c.fifo) && c.fifo[c.head].index == stoppedInFIFO {
+		c.fifo[c.head] = nil
+		c.head++
+		c.stopped--
+	}
+	if c.head == len(c.fifo) {
+		c.fifo, c.head = c.fifo[:0], 0
+	}
+}
+
+// Special values of timer.index; non-negative values are heap positions.
+const (
+	done          = -1 // fired or stopped
+	inFIFO        = -2
+	stoppedInFIFO = -3
+)
+
 type timer struct {
-	at time.Time
-	// key is at in nanoseconds since the epoch: the heap compares it instead
-	// of time.Time, whose comparisons cost several times more and dominate
-	// the simulator's queue work at millions of timers.
-	key   int64
+	at    time.Time
+	key   int64 // at in nanoseconds since the epoch
 	seq   uint64
 	f     func()
 	c     *Clock
@@ -95,38 +155,100 @@ type timer struct {
 }
 
 func (t *timer) Stop() bool {
-	if t.index < 0 {
+	switch {
+	case t.index >= 0:
+		t.c.remove(t.index)
+		t.index = done
+	case t.index == inFIFO:
+		t.index = stoppedInFIFO // dropped when it reaches the FIFO's head
+		t.c.stopped++
+	default:
 		return false
 	}
-	heap.Remove(&t.c.q, t.index)
+	t.f = nil
 	return true
 }
 
-type timerHeap []*timer
+// entry is a heap slot: the timer's ordering key by value.
+type entry struct {
+	key int64
+	seq uint64
+	t   *timer
+}
 
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	a, b := h[i], h[j]
-	if a.key != b.key {
-		return a.key < b.key
-	}
-	return a.seq < b.seq
+func (a *entry) less(b *entry) bool {
+	return a.key < b.key || (a.key == b.key && a.seq < b.seq)
 }
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+
+func (c *Clock) push(t *timer) {
+	c.q = append(c.q, entry{key: t.key, seq: t.seq, t: t})
+	c.up(len(c.q) - 1)
 }
-func (h *timerHeap) Push(x any) {
-	t := x.(*timer)
-	t.index = len(*h)
-	*h = append(*h, t)
-}
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	t.index = -1
-	*h = old[:len(old)-1]
+
+func (c *Clock) pop() *timer {
+	t := c.q[0].t
+	c.remove(0)
 	return t
+}
+
+// remove deletes the entry at i, keeping the heap ordered.
+func (c *Clock) remove(i int) {
+	last := len(c.q) - 1
+	if i != last {
+		c.q[i] = c.q[last]
+		c.q[i].t.index = i
+	}
+	c.q[last] = entry{}
+	c.q = c.q[:last]
+	if i != last {
+		if !c.down(i) {
+			c.up(i)
+		}
+	}
+}
+
+func (c *Clock) up(i int) {
+	q := c.q
+	e := q[i]
+	for i > 0 {
+		p := (i - 1) / 4
+		if !e.less(&q[p]) {
+			break
+		}
+		q[i] = q[p]
+		q[i].t.index = i
+		i = p
+	}
+	q[i] = e
+	e.t.index = i
+}
+
+// down sifts the entry at i towards the leaves; it reports whether it moved.
+func (c *Clock) down(i0 int) bool {
+	q := c.q
+	n := len(q)
+	e := q[i0]
+	i := i0
+	for {
+		first := 4*i + 1
+		if first >= n {
+			break
+		}
+		m := first
+		end := min(first+4, n)
+		for j := first + 1; j < end; j++ {
+			if q[j].less(&q[m]) {
+				m = j
+			}
+		}
+		if !q[m].less(&e) {
+			break
+		}
+		q[i] = q[m]
+		q[i].t.index = i
+		i = m
+	}
+	q[i] = e
+	e.t.index = i
+	return i > i0
 }

@@ -27,3 +27,80 @@ func TestOrderByTimeThenSequence(t *testing.T) {
 		t.Errorf("now %v fired %d", c.Now(), c.Fired)
 	}
 }
+
+// TestOrderMatchesSingleHeap drives the clock with a seeded mix of zero and
+// positive delays, nested scheduling and stops, and checks that timers run
+// in exactly (time, sequence) order, as one heap over both would run them.
+func TestOrderMatchesSingleHeap(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, 4, 5} {
+		c := New(time.Unix(100, 0))
+		x := seed
+		rnd := func(n uint64) uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x % n }
+		type key struct {
+			at  int64
+			seq int
+		}
+		var ran []key
+		pending := map[int]key{}
+		var timers []*struct {
+			tm  interface{ Stop() bool }
+			seq int
+		}
+		seq := 0
+		var schedule func(depth int)
+		schedule = func(depth int) {
+			seq++
+			my := seq
+			d := time.Duration(0)
+			if rnd(3) > 0 {
+				d = time.Duration(rnd(5)) * time.Second
+			}
+			pending[my] = key{c.Now().Add(d).UnixNano(), my}
+			tm := c.AfterFunc(d, func() {
+				ran = append(ran, key{c.Now().UnixNano(), my})
+				delete(pending, my)
+				for i := 0; depth < 6 && i < int(rnd(3)); i++ {
+					schedule(depth + 1)
+				}
+				if len(timers) > 0 && rnd(4) == 0 {
+					v := timers[rnd(uint64(len(timers)))]
+					_, wasPending := pending[v.seq]
+					if got := v.tm.Stop(); got != wasPending {
+						t.Fatalf("seed %d: Stop of %d = %v, pending %v", seed, v.seq, got, wasPending)
+					}
+					delete(pending, v.seq)
+				}
+			})
+			timers = append(timers, &struct {
+				tm  interface{ Stop() bool }
+				seq int
+			}{tm, my})
+		}
+		for i := 0; i < 20; i++ {
+			schedule(0)
+		}
+		for c.Len() > 0 {
+			if c.Len() != len(pending) {
+				t.Fatalf("seed %d: Len %d, %d pending", seed, c.Len(), len(pending))
+			}
+			next, _ := c.Next()
+			var want key
+			first := true
+			for _, k := range pending {
+				if first || k.at < want.at || (k.at == want.at && k.seq < want.seq) {
+					want, first = k, false
+				}
+			}
+			if next.UnixNano() != want.at {
+				t.Fatalf("seed %d: Next %v, want %v", seed, next.UnixNano(), want.at)
+			}
+			c.Step()
+			if got := ran[len(ran)-1]; got != want {
+				t.Fatalf("seed %d: ran %v, want %v", seed, got, want)
+			}
+		}
+		if len(ran) < 50 {
+			t.Fatalf("seed %d: only %d timers ran", seed, len(ran))
+		}
+	}
+}
