@@ -26,6 +26,12 @@ const (
 	// re-checks the jumps from the built-in chains even when nothing
 	// changed, repairing drift (kube-proxy does the same once an hour).
 	DefaultFullSyncPeriod = time.Hour
+	// JumpCheckPeriod: an Apply that has nothing to write (the Proxy's
+	// periodic resync) checks the jumps from the built-in chains if they
+	// were last checked this long ago, and does a full sync at once if one
+	// is missing (someone flushed a built-in chain). Applies that write
+	// changes skip the check, which costs one iptables call per jump.
+	JumpCheckPeriod = 30 * time.Second
 )
 
 // Config configures a Backend.
@@ -113,12 +119,13 @@ type Backend struct {
 	needFull bool
 	cache    renderCache
 	lastFull time.Time
+	lastJump time.Time // last check of the jumps
 
 	// Hooks, replaced by tests that run without root.
 	now        func() time.Time
 	restore    func(data []byte) error
 	listChains func(table string) ([]string, error)
-	ensure     func() error
+	ensure     func() (inserted int, err error)
 	unjump     func() error
 	clearUDP   func(*staleUDP) error
 }
@@ -146,6 +153,26 @@ func (b *Backend) Apply(rs proxy.RuleSet) error {
 	defer b.mu.Unlock()
 	now := b.now()
 	full := b.needFull || !now.Before(b.lastFull.Add(b.cfg.FullSyncPeriod))
+	wrote, err := b.apply(rs, now, full)
+	if err != nil || full || wrote || now.Before(b.lastJump.Add(JumpCheckPeriod)) {
+		return err
+	}
+	b.lastJump = now
+	inserted, err := b.ensure()
+	if err != nil {
+		b.needFull = true
+		return err
+	}
+	if inserted > 0 {
+		// Something removed our jumps; the chains may be gone too.
+		_, err = b.apply(rs, now, true)
+	}
+	return err
+}
+
+// apply writes rs (everything when full) and reports whether it ran
+// iptables-restore.
+func (b *Backend) apply(rs proxy.RuleSet, now time.Time, full bool) (wrote bool, err error) {
 	p, cache, udpChanged := render(&b.cfg, rs, b.cache)
 	b.cache = cache
 
@@ -169,7 +196,7 @@ func (b *Backend) Apply(rs proxy.RuleSet) error {
 			existing, err := b.listChains(t)
 			if err != nil {
 				b.needFull = true
-				return err
+				return false, err
 			}
 			for _, name := range existing {
 				if _, ok := cur[name]; !ok && strings.HasPrefix(name, Prefix) {
@@ -189,10 +216,11 @@ func (b *Backend) Apply(rs proxy.RuleSet) error {
 		}
 	}
 	if data := restoreInput(write, remove); len(data) > 0 {
+		wrote = true
 		if err := b.restore(data); err != nil {
 			// What is in the kernel is unknown now: start over next time.
 			b.needFull = true
-			return err
+			return true, err
 		}
 	}
 	b.applied = next
@@ -204,14 +232,14 @@ func (b *Backend) Apply(rs proxy.RuleSet) error {
 		}
 	}
 	if full {
-		if err := b.ensure(); err != nil {
+		if _, err := b.ensure(); err != nil {
 			b.needFull = true
-			return err
+			return wrote, err
 		}
 		b.needFull = false
-		b.lastFull = now
+		b.lastFull, b.lastJump = now, now
 	}
-	return nil
+	return wrote, nil
 }
 
 // Cleanup removes every jump and chain the backend (or an earlier backend
@@ -303,28 +331,39 @@ func parseChains(save []byte) []string {
 	return names
 }
 
-// ensureJumps inserts each missing jump at the top of its built-in chain.
-// They are inserted in reverse so that the chain lists them in jumps() order.
-func ensureJumps() error {
+// ensureJumps inserts each missing jump at the top of its built-in chain
+// and reports how many were missing (including jumps it could not insert
+// because their target chain does not exist). They are inserted in
+// reverse so that the chain lists them in jumps() order.
+func ensureJumps() (inserted int, err error) {
 	ipt, err := goipt.New()
 	if err != nil {
-		return fmt.Errorf("iptables: %w", err)
+		return 0, fmt.Errorf("iptables: %w", err)
 	}
 	js := jumps()
 	for i := len(js) - 1; i >= 0; i-- {
 		j := js[i]
+		target := j.args[len(j.args)-1]
+		if ok, err := ipt.ChainExists(j.table, target); err == nil && !ok {
+			// The chain itself is gone: report the jump missing so that
+			// the caller does a full sync, which recreates the chain
+			// before it inserts the jump.
+			inserted++
+			continue
+		}
 		ok, err := ipt.Exists(j.table, j.chain, j.args...)
 		if err != nil {
-			return fmt.Errorf("iptables: check jump %s/%s -> %s: %w", j.table, j.chain, j.args[len(j.args)-1], err)
+			return inserted, fmt.Errorf("iptables: check jump %s/%s -> %s: %w", j.table, j.chain, j.args[len(j.args)-1], err)
 		}
 		if ok {
 			continue
 		}
 		if err := ipt.Insert(j.table, j.chain, 1, j.args...); err != nil {
-			return fmt.Errorf("iptables: insert jump %s/%s -> %s: %w", j.table, j.chain, j.args[len(j.args)-1], err)
+			return inserted, fmt.Errorf("iptables: insert jump %s/%s -> %s: %w", j.table, j.chain, j.args[len(j.args)-1], err)
 		}
+		inserted++
 	}
-	return nil
+	return inserted, nil
 }
 
 // removeJumps deletes every jump, tolerating absent ones.

@@ -2,8 +2,11 @@ package iptables
 
 import (
 	"errors"
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -132,6 +135,45 @@ func TestStaleUDPConntrack(t *testing.T) {
 	send("10.244.1.22:1053")
 	if ctErr != nil {
 		t.Fatal(ctErr)
+	}
+}
+
+// TestDriftRepaired: when someone flushes the built-in chains and deletes
+// the backend's chains, the next idle Apply after JumpCheckPeriod puts
+// everything back.
+func TestDriftRepaired(t *testing.T) {
+	n := newNSBackend(t)
+	web := fixture()[0]
+	web.eps = []ep{{"10.244.1.10", testNode}}
+	if err := n.Apply(ruleSet(web)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := n.Connect("10.96.0.10", 80, corev1.ProtocolTCP); err != nil || got != "10.244.1.10:8080" {
+		t.Fatalf("before drift: (%q, %v)", got, err)
+	}
+	var err error
+	n.top.node.do(func() {
+		for _, args := range [][]string{{"-t", "nat", "-F", "PREROUTING"}, {"-t", "nat", "-F", "OUTPUT"},
+			{"-t", "nat", "-F", ChainServices}, {"-t", "nat", "-X", ChainServices}} {
+			if out, e := exec.Command("iptables", args...).CombinedOutput(); e != nil {
+				err = fmt.Errorf("iptables %v: %v: %s", args, e, out)
+				return
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Connect("10.96.0.10", 80, corev1.ProtocolTCP); !errors.Is(err, proxy.ErrNoRule) {
+		t.Fatalf("after flushing the jumps: %v, want %v", err, proxy.ErrNoRule)
+	}
+	later := time.Now().Add(JumpCheckPeriod)
+	n.b.now = func() time.Time { return later }
+	if err := n.Apply(ruleSet(web)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := n.Connect("10.96.0.10", 80, corev1.ProtocolTCP); err != nil || got != "10.244.1.10:8080" {
+		t.Fatalf("after repair: (%q, %v)", got, err)
 	}
 }
 

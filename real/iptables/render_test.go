@@ -216,7 +216,9 @@ type fakeKernel struct {
 	jumps     int
 	unjumps   int
 	conntrack []*staleUDP
-	fail      error
+	// missingJumps is what the next jump check finds missing.
+	missingJumps int
+	fail         error
 }
 
 func newFakeBackend(t *testing.T, cfg Config) (*Backend, *fakeKernel, *time.Time) {
@@ -250,7 +252,12 @@ func newFakeBackend(t *testing.T, cfg Config) (*Backend, *fakeKernel, *time.Time
 		return nil
 	}
 	b.listChains = func(table string) ([]string, error) { return slices.Clone(k.chains[table]), nil }
-	b.ensure = func() error { k.jumps++; return nil }
+	b.ensure = func() (int, error) {
+		k.jumps++
+		n := k.missingJumps
+		k.missingJumps = 0
+		return n, nil
+	}
 	b.unjump = func() error { k.unjumps++; return nil }
 	b.clearUDP = func(f *staleUDP) error { k.conntrack = append(k.conntrack, f); return nil }
 	return b, k, &now
@@ -336,6 +343,24 @@ func TestIncrementalApply(t *testing.T) {
 	}
 	if len(k.inputs) != n+1 || k.jumps != 3 {
 		t.Errorf("no full sync after FullSyncPeriod")
+	}
+
+	// An Apply with nothing to write checks the jumps once JumpCheckPeriod
+	// has passed; finding one missing, it does a full sync at once.
+	n = len(k.inputs)
+	*now = now.Add(JumpCheckPeriod - time.Second)
+	if err := b.Apply(ruleSet(specs...)); err != nil || k.jumps != 3 || len(k.inputs) != n {
+		t.Fatalf("jumps checked too early (checks %d, restores %d, err %v)", k.jumps, len(k.inputs)-n, err)
+	}
+	*now = now.Add(time.Second)
+	if err := b.Apply(ruleSet(specs...)); err != nil || k.jumps != 4 || len(k.inputs) != n {
+		t.Fatalf("idle Apply after JumpCheckPeriod: checks %d (want 4), restores %d (want 0), err %v", k.jumps, len(k.inputs)-n, err)
+	}
+	*now = now.Add(JumpCheckPeriod)
+	k.missingJumps = 1
+	if err := b.Apply(ruleSet(specs...)); err != nil || k.jumps != 6 || len(k.inputs) != n+1 ||
+		!strings.Contains(k.inputs[n], ":"+ChainPostrouting+" ") {
+		t.Fatalf("a missing jump must trigger a full sync: checks %d (want 6), restores %d (want 1), err %v", k.jumps, len(k.inputs)-n, err)
 	}
 
 	// Cleanup removes the jumps and every DRYDOCK- chain, nothing else.
