@@ -269,15 +269,12 @@ func (h *handler) serveNonResource(w http.ResponseWriter, req *http.Request) {
 }
 
 // authorize calls the Authorizer (if any) with the request's attributes.
-func (h *handler) authorize(ctx context.Context, user *auth.User, info *requestInfo, verb string, obj api.Object) error {
+func (h *handler) authorize(ctx context.Context, user *auth.User, info *requestInfo, verb string) error {
 	if h.cfg.Authorizer == nil {
 		return nil
 	}
 	a := auth.Attributes{User: user, Verb: verb, APIGroup: info.r.Group, Resource: info.r.Name,
 		Subresource: info.sub, Namespace: info.ns, Name: info.name}
-	if obj != nil {
-		a.Object = obj
-	}
 	if err := h.cfg.Authorizer.Authorize(ctx, a); err != nil {
 		if apierrors.IsForbidden(err) {
 			return err

@@ -28,7 +28,7 @@ var logParams = []string{"follow", "tailLines", "timestamps", "sinceSeconds", "s
 // serveLog serves GET pods/{name}/log by proxying the kubelet's
 // /containerLogs/{ns}/{pod}/{container} on the pod's node.
 func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "get", nil); err != nil {
+	if err := h.authorize(req.Context(), user, info, "get"); err != nil {
 		return err
 	}
 	q := req.URL.Query()

@@ -72,7 +72,7 @@ func (h *handler) serveResource(w http.ResponseWriter, req *http.Request, info *
 }
 
 func (h *handler) get(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "get", nil); err != nil {
+	if err := h.authorize(req.Context(), user, info, "get"); err != nil {
 		return err
 	}
 	out, err := h.negotiate(req, false)
@@ -187,7 +187,7 @@ func invalidListOptions(errs field.ErrorList) error {
 }
 
 func (h *handler) list(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "list", nil); err != nil {
+	if err := h.authorize(req.Context(), user, info, "list"); err != nil {
 		return err
 	}
 	opts, err := listOptions(req)
@@ -436,7 +436,7 @@ func strictPatchCheck(fv fieldValidation, cur runtime.Object, pt types.PatchType
 }
 
 func (h *handler) patch(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "patch", nil); err != nil {
+	if err := h.authorize(req.Context(), user, info, "patch"); err != nil {
 		return err
 	}
 	pt, err := patchType(req)
@@ -478,7 +478,7 @@ func (h *handler) patch(w http.ResponseWriter, req *http.Request, info *requestI
 }
 
 func (h *handler) delete(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "delete", nil); err != nil {
+	if err := h.authorize(req.Context(), user, info, "delete"); err != nil {
 		return err
 	}
 	opts, err := decodeDeleteOptions(req)
@@ -520,7 +520,7 @@ func (h *handler) delete(w http.ResponseWriter, req *http.Request, info *request
 }
 
 func (h *handler) deleteCollection(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "deletecollection", nil); err != nil {
+	if err := h.authorize(req.Context(), user, info, "deletecollection"); err != nil {
 		return err
 	}
 	lopts, err := listOptions(req)

@@ -482,3 +482,13 @@ func TestProtobufResponses(t *testing.T) {
 		t.Fatalf("%d %s", r.code, r.body)
 	}
 }
+
+func TestBodyLimit(t *testing.T) {
+	e := newEnv(t, apihttp.Config{}, 0)
+	p := testPod("big")
+	p.Annotations = map[string]string{"a": strings.Repeat("x", 3<<20)}
+	r := e.do("POST", "/api/v1/namespaces/default/pods", mustJSON(t, p))
+	if r.code != 413 || r.status(t).Reason != metav1.StatusReasonRequestEntityTooLarge {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+}

@@ -117,7 +117,7 @@ func withReplicas(obj api.Object, n int32) api.Object {
 }
 
 func (h *handler) getScale(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "get", nil); err != nil {
+	if err := h.authorize(req.Context(), user, info, "get"); err != nil {
 		return err
 	}
 	obj, err := h.cfg.Server.Get(req.Context(), info.r, info.ns, info.name)
@@ -184,7 +184,7 @@ func (h *handler) updateScale(w http.ResponseWriter, req *http.Request, info *re
 // patchScale applies the patch to the Scale view (as kube-apiserver does)
 // and writes the resulting replicas.
 func (h *handler) patchScale(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "patch", nil); err != nil {
+	if err := h.authorize(req.Context(), user, info, "patch"); err != nil {
 		return err
 	}
 	pt, err := patchType(req)

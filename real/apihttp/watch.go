@@ -68,7 +68,7 @@ type wireEvent struct {
 }
 
 func (h *handler) watch(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "watch", nil); err != nil {
+	if err := h.authorize(req.Context(), user, info, "watch"); err != nil {
 		return err
 	}
 	opts, err := listOptions(req)
