@@ -522,3 +522,56 @@ func TestPreviousLogs(t *testing.T) {
 		t.Errorf("pod log folder left after the pod's last sandbox was removed: %v", err)
 	}
 }
+
+// recordingNet is a Loopback that counts tear-downs.
+type recordingNet struct {
+	containerd.Loopback
+	mu        sync.Mutex
+	teardowns []string
+}
+
+func (n *recordingNet) TearDown(ctx context.Context, id, path string, sb *cri.SandboxConfig) error {
+	n.mu.Lock()
+	n.teardowns = append(n.teardowns, id)
+	n.mu.Unlock()
+	return n.Loopback.TearDown(ctx, id, path, sb)
+}
+
+// TestRebootedNode: processes and network namespaces are gone when the
+// runtime starts again; containers are exited 255 Unknown, sandboxes not
+// ready with their network torn down (releasing addresses).
+func TestRebootedNode(t *testing.T) {
+	f := newFixture(t)
+	sb, cc := podConfigs("sleep", "600")
+	st, id := f.start(t, sb, cc)
+	f.rt.Close()
+	// The "reboot": every task and network namespace of the node goes.
+	if err := ctrtest.KillTasks(f.c, f.ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctrtest.RemoveNetns(ctrtest.NetnsDir, "drydock-"+f.ns+"-"); err != nil {
+		t.Fatal(err)
+	}
+	net := &recordingNet{}
+	rt, err := containerd.New(context.Background(), containerd.Config{Client: f.c, Namespace: f.ns, Post: f.loop.Post,
+		Network: net, LogRoot: f.logRoot, StateDir: f.stateDir, NetnsDir: ctrtest.NetnsDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	f.rt = rt
+	sbs, err := await(t, f.loop, "ListPodSandboxes", func(done func([]*cri.SandboxStatus, error)) { rt.ListPodSandboxes(done) })
+	if err != nil || len(sbs) != 1 || sbs[0].ID != st.ID || sbs[0].State != cri.SandboxNotReady {
+		t.Errorf("sandboxes after reboot %+v, %v; want %s not ready", sbs, err, st.ID)
+	}
+	if len(net.teardowns) != 1 || net.teardowns[0] != st.ID {
+		t.Errorf("network tear-downs %v, want one of %s", net.teardowns, st.ID)
+	}
+	cs, err := await(t, f.loop, "ContainerStatus", func(done func(*cri.ContainerStatus, error)) { rt.ContainerStatus(id, done) })
+	if err != nil || cs.State != cri.ContainerExited || cs.ExitCode != 255 || cs.Reason != cri.ReasonUnknown {
+		t.Errorf("container after reboot %+v, %v; want exited 255 Unknown", cs, err)
+	}
+	if err := await0(t, f.loop, "RemovePodSandbox", func(done func(error)) { rt.RemovePodSandbox(st.ID, done) }); err != nil {
+		t.Errorf("RemovePodSandbox after reboot: %v", err)
+	}
+}

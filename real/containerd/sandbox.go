@@ -48,7 +48,11 @@ func (r *Runtime) loadSandbox(ctx context.Context, ctr client.Container, info co
 		Attempt: m.Config.Attempt, State: cri.SandboxState(info.Labels[labelState]), IP: info.Labels[labelIP],
 		CreatedAt: m.CreatedAt, Labels: m.Config.Labels, Annotations: m.Config.Annotations}
 	if sb.st.State == cri.SandboxReady && !netnsExists(sb.netns) {
-		// The node rebooted: the namespace, and the pod's network, are gone.
+		// The node rebooted: the namespace, and the pod's network, are
+		// gone. Tear down what the network keeps elsewhere (IPAM
+		// allocations on disk); the pod gets a new sandbox.
+		_ = r.cfg.Network.TearDown(ctx, sb.st.ID, sb.netns, &sb.cfg)
+		_ = removeNetns(sb.netns)
 		sb.st.State = cri.SandboxNotReady
 		if _, err := ctr.SetLabels(ctx, map[string]string{labelState: string(cri.SandboxNotReady)}); err != nil {
 			return nil, err

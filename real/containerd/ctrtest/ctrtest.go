@@ -94,23 +94,8 @@ func Purge(c *client.Client, ns string) error {
 	var errs []error
 	ctrs, err := c.Containers(ctx)
 	errs = append(errs, err)
+	errs = append(errs, killTasks(ctx, ctrs))
 	for _, ctr := range ctrs {
-		var fifos string
-		attach := func(fs *cio.FIFOSet) (cio.IO, error) {
-			if fs.Stdout != "" {
-				fifos = filepath.Dir(fs.Stdout)
-			}
-			return noIO{fs.Config}, nil
-		}
-		if task, err := ctr.Task(ctx, attach); err == nil {
-			_, err := task.Delete(ctx, client.WithProcessKill)
-			if err != nil && !errdefs.IsNotFound(err) {
-				errs = append(errs, err)
-			}
-		}
-		if fifos != "" && strings.HasPrefix(fifos, "/run/containerd/fifo/") {
-			errs = append(errs, os.RemoveAll(fifos)) // left by a runtime that let go of the task
-		}
 		if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, err)
 		}
@@ -137,6 +122,41 @@ func Purge(c *client.Client, ns string) error {
 	}
 	errs = append(errs, RemoveNetns(NetnsDir, "drydock-"+ns+"-"))
 	errs = append(errs, RemoveCgroups(ns))
+	return errors.Join(errs...)
+}
+
+// KillTasks kills and deletes every task in containerd namespace ns, and
+// removes the FIFO folders of their output (as a reboot clears /run).
+func KillTasks(c *client.Client, ns string) error {
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), ns), 2*time.Minute)
+	defer cancel()
+	ctrs, err := c.Containers(ctx)
+	if err != nil {
+		return err
+	}
+	return killTasks(ctx, ctrs)
+}
+
+func killTasks(ctx context.Context, ctrs []client.Container) error {
+	var errs []error
+	for _, ctr := range ctrs {
+		var fifos string
+		attach := func(fs *cio.FIFOSet) (cio.IO, error) {
+			if fs.Stdout != "" {
+				fifos = filepath.Dir(fs.Stdout)
+			}
+			return noIO{fs.Config}, nil
+		}
+		if task, err := ctr.Task(ctx, attach); err == nil {
+			_, err := task.Delete(ctx, client.WithProcessKill)
+			if err != nil && !errdefs.IsNotFound(err) {
+				errs = append(errs, err)
+			}
+		}
+		if fifos != "" && strings.HasPrefix(fifos, "/run/containerd/fifo/") {
+			errs = append(errs, os.RemoveAll(fifos)) // left by a runtime that let go of the task
+		}
+	}
 	return errors.Join(errs...)
 }
 
