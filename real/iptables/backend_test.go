@@ -177,6 +177,47 @@ func TestDriftRepaired(t *testing.T) {
 	}
 }
 
+// TestHairpinAndNodeTraffic covers paths the behaviour suite does not:
+// a pod reaching itself through its Service (masqueraded, or the reply
+// would bypass the DNAT), and connections from the node itself (nat
+// OUTPUT), including to a NodePort with externalTrafficPolicy Local whose
+// only endpoint is remote.
+func TestHairpinAndNodeTraffic(t *testing.T) {
+	n := newNSBackend(t)
+	serveEndpoints(t, n.top.pod) // the client pod answers on 8080 too
+	self := svcSpec{name: "self", clusterIP: "10.96.0.60", ports: []corev1.ServicePort{tcpPort("", 80, 0)},
+		targets: map[string]int32{"": 8080}, eps: []ep{{clientIP, testNode}}}
+	away := svcSpec{name: "away", clusterIP: "10.96.0.61", typ: corev1.ServiceTypeNodePort,
+		ports: []corev1.ServicePort{tcpPort("", 80, 30061)}, targets: map[string]int32{"": 8080},
+		eps: []ep{{"10.244.2.61", "other"}}, externalLocal: true}
+	if err := n.Apply(ruleSet(self, away)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		from *worker
+		ip   string
+		port int32
+		want string
+	}{
+		{"pod to itself through its Service", n.top.pod, "10.96.0.60", 80, clientIP + ":8080"},
+		{"node to a ClusterIP", n.top.node, "10.96.0.61", 80, "10.244.2.61:8080"},
+		{"node to its own NodePort, policy Local, no local endpoint", n.top.node, testNodeIP, 30061, "10.244.2.61:8080"},
+		{"outside to that NodePort is dropped", n.top.ext, testNodeIP, 30061, ""},
+	} {
+		got, err := connect(c.from, c.ip, c.port, corev1.ProtocolTCP)
+		if c.want == "" {
+			if !errors.Is(err, proxy.ErrDropped) {
+				t.Errorf("%s: (%q, %v), want %v", c.name, got, err, proxy.ErrDropped)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: (%q, %v), want %s", c.name, got, err, c.want)
+		}
+	}
+}
+
 // norm keeps the rules and the user-defined chains of iptables-save
 // output: timestamps, counters and empty built-in tables do not count.
 func norm(save string) string {
