@@ -74,6 +74,10 @@ type Store struct {
 	mu      sync.Mutex
 	watches map[*watch]struct{}
 	closed  bool
+	// progressCh is closed and replaced whenever a watch's progress rises.
+	progressCh chan struct{}
+	compacting atomic.Bool // a Compact is waiting for progress
+	watchIDs   atomic.Uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -95,13 +99,14 @@ func New(cfg Config) (*Store, error) {
 		}
 	}
 	return &Store{
-		cli:     cfg.Client,
-		prefix:  strings.TrimSuffix(cfg.Prefix, "/"),
-		timeout: cfg.RequestTimeout,
-		page:    cfg.ListPageSize,
-		onErr:   cfg.OnWatchError,
-		codec:   newCodec(),
-		watches: map[*watch]struct{}{},
+		cli:        cfg.Client,
+		prefix:     strings.TrimSuffix(cfg.Prefix, "/"),
+		timeout:    cfg.RequestTimeout,
+		page:       cfg.ListPageSize,
+		onErr:      cfg.OnWatchError,
+		codec:      newCodec(),
+		watches:    map[*watch]struct{}{},
+		progressCh: make(chan struct{}),
 	}, nil
 }
 
@@ -358,6 +363,13 @@ func (s *Store) Revision() int64 {
 // it. etcd itself would then still accept a watch from rev-1 (it refuses
 // only start revisions below rev), so Watch checks the history with a read
 // at fromRev, which etcd refuses exactly when fromRev < rev.
+//
+// Watches open on this Store keep every event, as they do over memstore:
+// Compact first waits until each has delivered everything through rev (a
+// watch still reading history, or whose callback is slow, would otherwise
+// be cut off by etcd), and fails if one has not within RequestTimeout.
+// Compaction by anyone else (another Store, etcdctl, etcd's own compactor)
+// can still cut a lagging watch off; that is reported to OnWatchError.
 func (s *Store) Compact(rev int64) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
@@ -370,6 +382,9 @@ func (s *Store) Compact(rev int64) error {
 	}
 	if rev <= 0 {
 		return nil
+	}
+	if err := s.waitWatches(rev); err != nil {
+		return fmt.Errorf("etcdstore: compact %d: %w", rev, err)
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/drydock-sim/drydock/core/store"
 )
@@ -33,6 +36,13 @@ type watch struct {
 	cancel context.CancelFunc
 	once   sync.Once
 	done   chan struct{}
+
+	// progress is the newest revision through which every event has been
+	// delivered (or none exist): raised by events and by etcd's progress
+	// notifications. Compact waits for it. dead is set once the watch will
+	// deliver nothing more.
+	progress atomic.Int64
+	dead     atomic.Bool
 }
 
 // Watch implements store.Store. fromRev 0 means "from now": the etcd watch
@@ -66,7 +76,11 @@ func (s *Store) Watch(prefix string, fromRev int64, fn func(store.Event)) (func(
 		start = fromRev + 1
 	}
 
-	ctx, cancel := context.WithCancel(s.cli.Ctx())
+	// Each watch has its own gRPC stream (the client groups watches by
+	// their context's metadata), so that a progress request reaches just
+	// this watch, and etcd answers it as soon as this watch is in sync.
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(s.cli.Ctx(),
+		"drydock-watch", strconv.FormatUint(s.watchIDs.Add(1), 10)))
 	w := &watch{s: s, prefix: prefix, key: s.rangeKey(prefix), fn: fn, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	wch, stopStream := s.open(w, start, true)
 	// Wait for etcd to confirm: from then on the server holds the watcher,
@@ -103,6 +117,7 @@ func (s *Store) Watch(prefix string, fromRev int64, fn func(store.Event)) (func(
 		cancel()
 		return nil, fmt.Errorf("etcdstore: watch %s: store closed", prefix)
 	}
+	w.progress.Store(start - 1)
 	s.watches[w] = struct{}{}
 	s.mu.Unlock()
 	go w.run(wch, stopStream, start)
@@ -143,6 +158,7 @@ func (s *Store) open(w *watch, start int64, notify bool) (clientv3.WatchChan, co
 // stop is the cancel function Watch returns.
 func (w *watch) stop() {
 	w.once.Do(func() {
+		w.dead.Store(true)
 		w.mu.Lock()
 		w.stopped = true
 		w.mu.Unlock()
@@ -161,6 +177,7 @@ func (w *watch) stop() {
 func (w *watch) run(wch clientv3.WatchChan, stopStream context.CancelFunc, next int64) {
 	defer close(w.done)
 	defer func() { stopStream() }()
+	defer w.dead.Store(true)
 	backoff := 50 * time.Millisecond
 	for {
 		for resp := range wch {
@@ -171,6 +188,10 @@ func (w *watch) run(wch clientv3.WatchChan, stopStream context.CancelFunc, next 
 			}
 			if resp.Canceled || resp.Err() != nil {
 				break
+			}
+			if resp.IsProgressNotify() {
+				w.progressed(resp.Header.Revision)
+				continue
 			}
 			for _, ev := range resp.Events {
 				e, err := w.s.event(ev)
@@ -183,6 +204,7 @@ func (w *watch) run(wch clientv3.WatchChan, stopStream context.CancelFunc, next 
 				}
 				next = e.Revision + 1
 				backoff = 50 * time.Millisecond
+				w.progressed(e.Revision)
 			}
 		}
 		if w.ctx.Err() != nil {
@@ -196,6 +218,61 @@ func (w *watch) run(wch clientv3.WatchChan, stopStream context.CancelFunc, next 
 		backoff = min(2*backoff, 5*time.Second)
 		stopStream()
 		wch, stopStream = w.s.open(w, next, false)
+	}
+}
+
+// progressed records that everything through rev was delivered.
+func (w *watch) progressed(rev int64) {
+	for {
+		cur := w.progress.Load()
+		if rev <= cur {
+			return
+		}
+		if w.progress.CompareAndSwap(cur, rev) {
+			break
+		}
+	}
+	if w.s.compacting.Load() {
+		w.s.mu.Lock()
+		close(w.s.progressCh)
+		w.s.progressCh = make(chan struct{})
+		w.s.mu.Unlock()
+	}
+}
+
+// waitWatches waits until every open watch has delivered everything
+// through rev, asking etcd for progress notifications for the quiet ones,
+// so that compacting at rev takes no event from a watch that is behind.
+func (s *Store) waitWatches(rev int64) error {
+	s.compacting.Store(true) // Compact holds compactMu: one waiter at a time
+	defer s.compacting.Store(false)
+	deadline := time.NewTimer(s.timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		var lagging []*watch
+		for w := range s.watches {
+			if !w.dead.Load() && w.progress.Load() < rev {
+				lagging = append(lagging, w)
+			}
+		}
+		ch := s.progressCh
+		s.mu.Unlock()
+		if len(lagging) == 0 {
+			return nil
+		}
+		for _, w := range lagging {
+			// An error means the watch is going away; the next round
+			// sees it dead.
+			_ = s.cli.RequestProgress(w.ctx)
+		}
+		select {
+		case <-ch:
+		case <-time.After(100 * time.Millisecond): // ask again: etcd answers only when the watch is in sync
+		case <-deadline.C:
+			return fmt.Errorf("%d watches (%s first) have not delivered revision %d after %v",
+				len(lagging), lagging[0].prefix, rev, s.timeout)
+		}
 	}
 }
 
