@@ -215,6 +215,16 @@ func (m *Model) control(c feed.Command) {
 }
 
 func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if k.Type == tea.KeyRunes && len(k.Runes) > 1 && !k.Paste {
+		// Keys typed faster than a read arrive as one message ("/wo"):
+		// take them one at a time.
+		var cmds []tea.Cmd
+		for _, r := range k.Runes {
+			_, c := m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: k.Alt})
+			cmds = append(cmds, c)
+		}
+		return m, tea.Batch(cmds...)
+	}
 	s := k.String()
 	if s == "ctrl+c" {
 		m.quitting = true

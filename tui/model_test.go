@@ -132,7 +132,7 @@ func TestViewsGolden(t *testing.T) {
 		{name: "nodes-grid", w: 80, h: 24, at: "2m", keys: []string{"a", "down"}},
 		{name: "node-detail", w: 100, h: 30, at: "2m10s", keys: []string{"enter"}},
 		{name: "pods", w: 80, h: 24, at: "2m30s", keys: []string{"2"}},
-		{name: "pods-filtered", w: 80, h: 24, at: "2m30s", keys: []string{"2", "/", "w", "o", "r", "k", "e", "r", "-", "0", "enter"}},
+		{name: "pods-filtered", w: 80, h: 24, at: "2m30s", keys: []string{"2", "/worker-0", "enter"}}, // runes of one read
 		{name: "pod-detail-replacement", w: 100, h: 40, at: "2m8s", keys: []string{"2", "/", "N", "o", "t", "R", "e", "a", "d", "y", "enter", "enter"}},
 		{name: "pod-detail-80x24", w: 80, h: 24, at: "50s", keys: []string{"2", "enter"}},
 		{name: "pending-empty", w: 80, h: 24, at: "2m30s", keys: []string{"3"}},

@@ -1,0 +1,139 @@
+package tui_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBinaryInTmux builds drydock and drives `drydock tui` in a real
+// terminal: it starts, pauses, steps one event, opens a pod's detail,
+// filters, and quits with exit status 0.
+func TestBinaryInTmux(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tmux is required in CI")
+		}
+		t.Skip("tmux not installed")
+	}
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "drydock")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/drydock")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	scen, err := filepath.Abs(recoveryFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	session := "drydock-tui-test-" + hex.EncodeToString(rnd[:])
+	exitFile := filepath.Join(dir, "exit")
+	// The shell keeps the pane alive after drydock exits, so its status
+	// can be read; TERM is fixed so the capture does not depend on the host.
+	script := "TERM=xterm-256color " + bin + " tui " + scen + " --speed 5; echo $? > " + exitFile + ".tmp; mv " + exitFile + ".tmp " + exitFile + "; sleep 600"
+	tmux := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("tmux", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", "sh", "-c", script)
+	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+
+	screen := func() string { return tmux("capture-pane", "-p", "-t", session) }
+	waitFor := func(what string, cond func(string) bool) string {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			s := screen()
+			if cond(s) {
+				return s
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; screen:\n%s", what, s)
+			}
+			time.Sleep(20 * time.Millisecond) // poll interval, not a wait for an effect
+		}
+	}
+	contains := func(subs ...string) func(string) bool {
+		return func(s string) bool {
+			for _, sub := range subs {
+				if !strings.Contains(s, sub) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	keys := func(k ...string) { tmux(append([]string{"send-keys", "-t", session}, k...)...) }
+	eventsRe := regexp.MustCompile(`(\d+) events`)
+	events := func(s string) int {
+		m := eventsRe.FindStringSubmatch(s)
+		if m == nil {
+			return -1
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+
+	waitFor("the dashboard running with its pods", contains("drydock · sim node-failure-recovery", "▶ 5x", "worker-4", "pods 10 (10 Running"))
+	keys("Space")
+	s := waitFor("paused", contains("❚❚ paused"))
+	// The header shows the event count of the frame that paused; wait for
+	// it to stand still (one more frame) before stepping.
+	before := events(waitFor("a stable count", func(s string) bool { return strings.Contains(s, "events") }))
+	keys("n")
+	s = waitFor("one event stepped", func(s string) bool { return events(s) == before+1 })
+
+	keys("2")
+	waitFor("the pods view", contains("[2 Pods]", "default/web-"))
+	keys("Enter")
+	s = waitFor("a pod's detail", contains("› Pod default/web-", "Scheduling", "★", "Status history"))
+
+	keys("Escape")
+	waitFor("back to the list", contains("NAMESPACE/NAME"))
+	keys("/", "w", "o", "r", "k", "e", "r", "-", "3", "Enter")
+	s = waitFor("the filter applied", contains("/worker-3 ·"))
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "default/web-") && !strings.Contains(l, "worker-3") {
+			t.Errorf("filtered list shows a row off worker-3: %q", l)
+		}
+	}
+	if !strings.Contains(s, "worker-3") {
+		t.Fatalf("no pod on worker-3 after filtering:\n%s", s)
+	}
+
+	keys("q")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, err := os.ReadFile(exitFile)
+		if err == nil {
+			if code := strings.TrimSpace(string(data)); code != "0" {
+				t.Fatalf("drydock exited with status %s; screen:\n%s", code, screen())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drydock did not exit after q; screen:\n%s", screen())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The alternate screen is gone: the shell's terminal is back.
+	if s := screen(); strings.Contains(s, "drydock · sim") {
+		t.Errorf("dashboard left on screen after quitting:\n%s", s)
+	}
+}
