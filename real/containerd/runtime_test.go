@@ -575,3 +575,48 @@ func TestRebootedNode(t *testing.T) {
 		t.Errorf("RemovePodSandbox after reboot: %v", err)
 	}
 }
+
+// TestProbeAndStartErrors: an exec probe that outlives its timeout fails
+// at the timeout; a command that does not exist fails StartContainer and
+// leaves the container exited 128 StartError, as containerd reports it.
+func TestProbeAndStartErrors(t *testing.T) {
+	f := newFixture(t)
+	sb, cc := podConfigs("sleep", "600")
+	_, id := f.start(t, sb, cc)
+	req := &cri.ProbeRequest{Kind: cri.ProbeLiveness, Timeout: time.Second,
+		Handler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"sleep", "30"}}}}
+	begin := time.Now()
+	res, _ := await(t, f.loop, "Probe", func(done func(cri.ProbeResult, error)) {
+		f.rt.Probe(id, req, func(r cri.ProbeResult) { done(r, nil) })
+	})
+	took := time.Since(begin)
+	t.Logf("exec probe time-out answered after %v", took)
+	if res.Success || !strings.Contains(res.Output, "timed out") || took > 10*time.Second {
+		t.Errorf("exec probe past its timeout: %+v after %v, want a time-out failure after about 1s", res, took)
+	}
+	req.Handler.Exec.Command = []string{"sh", "-c", "echo not ready; exit 1"}
+	res, _ = await(t, f.loop, "Probe", func(done func(cri.ProbeResult, error)) {
+		f.rt.Probe(id, req, func(r cri.ProbeResult) { done(r, nil) })
+	})
+	if res.Success || res.Output != "not ready\n" {
+		t.Errorf("failing exec probe: %+v, want its output", res)
+	}
+
+	sb, cc = podConfigs("/no/such/binary")
+	st, err := await(t, f.loop, "RunPodSandbox", func(done func(*cri.SandboxStatus, error)) { f.rt.RunPodSandbox(sb, done) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err = await(t, f.loop, "CreateContainer", func(done func(string, error)) { f.rt.CreateContainer(st.ID, cc, sb, done) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = await0(t, f.loop, "StartContainer", func(done func(error)) { f.rt.StartContainer(id, done) })
+	if err == nil || !strings.Contains(err.Error(), "/no/such/binary") {
+		t.Errorf("StartContainer of a missing binary: %v, want an error naming it", err)
+	}
+	cs, err := await(t, f.loop, "ContainerStatus", func(done func(*cri.ContainerStatus, error)) { f.rt.ContainerStatus(id, done) })
+	if err != nil || cs.State != cri.ContainerExited || cs.ExitCode != 128 || cs.Reason != containerd.ReasonStartError || cs.Message == "" {
+		t.Errorf("status after a failed start %+v, %v; want exited 128 StartError with a message", cs, err)
+	}
+}
