@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	policyv1 "k8s.io/api/policy/v1"
+	policyv1beta1 "k8s.io/api/policy/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -144,6 +146,13 @@ func decodeObject(req *http.Request, data []byte, gvk schema.GroupVersionKind, n
 		out = obj
 	default:
 		return nil, nil, unsupportedMediaType(ct, mediaJSON, mediaYAML, mediaProtobuf)
+	}
+	if e, ok := out.(*policyv1beta1.Eviction); ok {
+		if _, want := into.(*policyv1.Eviction); want {
+			// pods/eviction accepts both versions, as Kubernetes does.
+			out = &policyv1.Eviction{TypeMeta: metav1.TypeMeta{Kind: "Eviction", APIVersion: "policy/v1"},
+				ObjectMeta: e.ObjectMeta, DeleteOptions: e.DeleteOptions}
+		}
 	}
 	if reflect.TypeOf(out) != reflect.TypeOf(into) {
 		got := out.GetObjectKind().GroupVersionKind()

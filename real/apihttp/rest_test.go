@@ -190,6 +190,10 @@ func TestREST(t *testing.T) {
 		{name: "eviction", method: "POST", path: "/api/v1/namespaces/default/pods/p1/eviction",
 			body: `{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"p1","namespace":"default"}}`, code: 201,
 			contains: []string{`"status":"Success"`}},
+		{name: "eviction v1beta1", method: "POST", path: "/api/v1/namespaces/default/pods/p1/eviction",
+			body: `{"apiVersion":"policy/v1beta1","kind":"Eviction","metadata":{"name":"p1"},"deleteOptions":{"gracePeriodSeconds":0}}`, code: 201},
+		{name: "eviction wrong kind", method: "POST", path: "/api/v1/namespaces/default/pods/p1/eviction",
+			body: `{"apiVersion":"v1","kind":"Binding","metadata":{"name":"p1"}}`, code: 400},
 		{name: "eviction missing", method: "POST", path: "/api/v1/namespaces/default/pods/nope/eviction",
 			body: `{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"nope"}}`, code: 404},
 
