@@ -38,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newSimCommand(), newBenchCommand())
+	root.AddCommand(newServerCommand(), newNodeCommand(), newImageCommand(), newTokenCommand())
 	root.AddCommand(newTUICommand())
 	root.SetArgs(args)
 	root.SetOut(stdout)
