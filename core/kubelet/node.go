@@ -178,6 +178,16 @@ func (k *Kubelet) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 		},
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: 10250}},
 	}
+	if t := k.cfg.Node; t != nil {
+		// Real mode's template carries what the host reports.
+		if ti := t.Status.NodeInfo; ti.KernelVersion != "" {
+			st.NodeInfo.KernelVersion, st.NodeInfo.OSImage = ti.KernelVersion, ti.OSImage
+			st.NodeInfo.OperatingSystem, st.NodeInfo.Architecture = ti.OperatingSystem, ti.Architecture
+		}
+		if p := t.Status.DaemonEndpoints.KubeletEndpoint.Port; p != 0 {
+			st.DaemonEndpoints.KubeletEndpoint.Port = p
+		}
+	}
 	if t := k.cfg.Node; t != nil && len(t.Status.Addresses) > 0 {
 		st.Addresses = append([]corev1.NodeAddress(nil), t.Status.Addresses...)
 	} else {

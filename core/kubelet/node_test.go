@@ -259,3 +259,21 @@ func TestWatchNode(t *testing.T) {
 		t.Errorf("node %+v", e.node())
 	}
 }
+
+// A template with the host's system information and kubelet port (real
+// mode's) is reported as given.
+func TestNodeInfoAndPortFromTemplate(t *testing.T) {
+	e := newEnv(t, func(c *kubelet.Config, _ *memruntime.Config) {
+		c.Node.Status.NodeInfo = corev1.NodeSystemInfo{KernelVersion: "6.1.0-28-amd64", OSImage: "Debian GNU/Linux 12 (bookworm)",
+			OperatingSystem: "linux", Architecture: "arm64"}
+		c.Node.Status.DaemonEndpoints.KubeletEndpoint.Port = 10350
+	})
+	n := e.node()
+	if got := n.Status.NodeInfo; got.KernelVersion != "6.1.0-28-amd64" || got.OSImage != "Debian GNU/Linux 12 (bookworm)" ||
+		got.Architecture != "arm64" || got.KubeletVersion != kubelet.Version {
+		t.Errorf("nodeInfo %+v", got)
+	}
+	if p := n.Status.DaemonEndpoints.KubeletEndpoint.Port; p != 10350 {
+		t.Errorf("kubelet port %d, want 10350", p)
+	}
+}
