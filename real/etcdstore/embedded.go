@@ -177,6 +177,9 @@ func (e *Embedded) Close() error {
 	return err
 }
 
+// dialCheckTimeout bounds Dial's first request (a variable for tests).
+var dialCheckTimeout = 10 * time.Second
+
 // Dial connects to etcd at endpoints (host:port or URLs), over TLS when
 // tlsCfg is not nil, and checks that it answers within 10 seconds.
 func Dial(endpoints []string, tlsCfg *tls.Config) (*clientv3.Client, error) {
@@ -192,7 +195,7 @@ func Dial(endpoints []string, tlsCfg *tls.Config) (*clientv3.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: dial %v: %w", endpoints, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), dialCheckTimeout)
 	defer cancel()
 	if _, err := cli.Get(ctx, "/", clientv3.WithCountOnly()); err != nil {
 		cli.Close()

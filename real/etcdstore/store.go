@@ -11,6 +11,14 @@
 //
 // Watch callbacks run on one goroutine per watch, not on the writer's
 // goroutine: the store is asynchronous in the sense of the storetest suite.
+//
+// Wiring, as `drydock server` does it:
+//
+//	e, err := etcdstore.StartEmbedded(dataDir) // or cli, err := etcdstore.Dial(endpoints, tlsCfg)
+//	st, err := etcdstore.New(etcdstore.Config{Client: e.Client(), Prefix: "/drydock"})
+//	srv, err := apiserver.New(apiserver.Config{Store: st, Clock: loop, Rand: rnd})
+//	...
+//	srv.Close(); st.Close(); e.Close()
 package etcdstore
 
 import (

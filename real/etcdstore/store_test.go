@@ -477,6 +477,8 @@ func TestEmbeddedPorts(t *testing.T) {
 		t.Fatalf("Dial: %v", err)
 	}
 	cli.Close()
+	defer func(d time.Duration) { dialCheckTimeout = d }(dialCheckTimeout)
+	dialCheckTimeout = time.Second
 	if _, err := Dial([]string{"127.0.0.1:1"}, nil); err == nil {
 		t.Fatal("Dial of a closed port succeeded")
 	}
