@@ -78,6 +78,7 @@ func (c *cluster) nodeArgv(n *node, token, caHash string) []string {
 		"--node-ip", n.Host.IP,
 		"--data-dir", n.Dir,
 		"--containerd-namespace", n.CtrNS,
+		"--pod-log-dir", filepath.Join(n.Dir, "pods"),
 	}
 }
 
@@ -765,6 +766,7 @@ func (c *cluster) checkProbes(results []probeResult, killedAt, removedAt time.Ti
 	t := c.t
 	t.Helper()
 	var ok, failed, afterKillOK int
+	var failures []string
 	byAnswer := map[string]int{}
 	var lastOK time.Time
 	maxGap := time.Duration(0)
@@ -772,6 +774,9 @@ func (c *cluster) checkProbes(results []probeResult, killedAt, removedAt time.Ti
 		if r.Err != nil {
 			failed++
 			msg := r.Err.Error()
+			if len(failures) < 3 || failed%50 == 0 {
+				failures = append(failures, fmt.Sprintf("+%s: %s", r.At.Sub(killedAt).Round(time.Millisecond), msg))
+			}
 			switch {
 			case r.At.Before(killedAt):
 				t.Errorf("request at %s (before the kill) failed: %v", r.At.Format("15:04:05.000"), r.Err)
@@ -802,6 +807,9 @@ func (c *cluster) checkProbes(results []probeResult, killedAt, removedAt time.Ti
 	}
 	t.Logf("prober: %d requests, %d answered (%v), %d failed; %d answered after the kill; longest gap between answers after the kill %s; endpoint removed %s after the kill",
 		len(results), ok, byAnswer, failed, afterKillOK, maxGap.Round(time.Millisecond), removedAt.Sub(killedAt).Round(time.Millisecond))
+	if len(failures) > 0 {
+		t.Logf("some failures (time after the kill: error):\n  %s", strings.Join(failures, "\n  "))
+	}
 	// Two of three endpoints stay live: the Service must keep answering.
 	// A request to the dead endpoint costs up to the 3 s timeout, and a few
 	// in a row are possible; a 15 s silence is an outage.
