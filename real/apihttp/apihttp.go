@@ -2,7 +2,8 @@
 // serves the Kubernetes REST paths (/api/v1/..., /apis/{group}/{version}/...)
 // over the transport-free core/apiserver.Server, with authentication and
 // authorisation, content negotiation (JSON, YAML and protobuf request bodies;
-// JSON, YAML, Table and PartialObjectMetadata responses), watch streams,
+// JSON, YAML, protobuf, Table and PartialObjectMetadata responses), watch
+// streams (JSON lines or length-delimited protobuf),
 // the scale, binding, eviction and log subresources, and Kubernetes Status
 // errors. Discovery and OpenAPI are served by the Discovery handler of the
 // Config, Tables by its Table function.

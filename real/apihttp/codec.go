@@ -223,8 +223,9 @@ func decodeDeleteOptions(req *http.Request) (metav1.DeleteOptions, error) {
 // output says how a response is rendered.
 type output struct {
 	yaml bool
-	// proto: protobuf, for objects and lists of the served resources (others,
-	// such as Status, Scale and Table, are answered in JSON).
+	// proto: protobuf, for objects, lists and watch streams of the served
+	// resources (Status, Scale, Table and PartialObjectMetadata are
+	// answered in JSON, which client-go decodes by the Content-Type).
 	proto bool
 	// as: "" (the object or list), "Table", "PartialObjectMetadata" or
 	// "PartialObjectMetadataList".

@@ -1,7 +1,10 @@
 package apihttp
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -9,7 +12,10 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/real/auth"
@@ -126,7 +132,12 @@ func (h *handler) watch(w http.ResponseWriter, req *http.Request, info *requestI
 	}
 	q.setLimit(h.cfg.MaxWatchBacklog)
 
-	w.Header().Set("Content-Type", mediaJSON)
+	proto := out.proto && out.as == ""
+	if proto {
+		w.Header().Set("Content-Type", mediaProtobuf+";stream=watch")
+	} else {
+		w.Header().Set("Content-Type", mediaJSON)
+	}
 	w.Header().Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
@@ -136,11 +147,11 @@ func (h *handler) watch(w http.ResponseWriter, req *http.Request, info *requestI
 		}
 	}
 	flush()
-	enc := json.NewEncoder(w)
+	enc := newWatchEncoder(w, proto)
 	if werr != nil {
 		// A too-old resourceVersion: kube-apiserver's watch cache answers
 		// 200 and one ERROR event carrying the 410 Status.
-		_ = enc.Encode(wireEvent{Type: api.WatchError, Object: statusOf(werr)})
+		_ = enc.encode(api.WatchError, statusOf(werr))
 		flush()
 		return nil
 	}
@@ -183,7 +194,7 @@ func (h *handler) watch(w http.ResponseWriter, req *http.Request, info *requestI
 		case out.as == "PartialObjectMetadata":
 			obj = partial(ev.Object.(api.Object), out.asVersion)
 		}
-		if err := enc.Encode(wireEvent{Type: ev.Type, Object: obj}); err != nil {
+		if err := enc.encode(ev.Type, obj); err != nil {
 			return err
 		}
 		flush()
@@ -229,4 +240,42 @@ func (h *handler) watch(w http.ResponseWriter, req *http.Request, info *requestI
 			}
 		}
 	}
+}
+
+// watchEncoder writes watch events as JSON lines or, for protobuf clients,
+// as length-delimited protobuf WatchEvent frames whose objects are enveloped
+// protobuf (kube-apiserver's ;stream=watch format).
+type watchEncoder struct {
+	w     io.Writer
+	json  *json.Encoder
+	frame io.Writer
+}
+
+var rawProto = protobuf.NewRawSerializer(scheme.Scheme, scheme.Scheme)
+
+func newWatchEncoder(w io.Writer, proto bool) *watchEncoder {
+	if proto {
+		return &watchEncoder{w: w, frame: protobuf.LengthDelimitedFramer.NewFrameWriter(w)}
+	}
+	return &watchEncoder{w: w, json: json.NewEncoder(w)}
+}
+
+func (e *watchEncoder) encode(t api.WatchEventType, obj any) error {
+	if e.json != nil {
+		return e.json.Encode(wireEvent{Type: t, Object: obj})
+	}
+	ro, ok := obj.(runtime.Object)
+	if !ok {
+		return fmt.Errorf("watch: %T is not an API object", obj)
+	}
+	var inner bytes.Buffer
+	if err := protoSer.Encode(ro, &inner); err != nil {
+		return err
+	}
+	var outer bytes.Buffer
+	if err := rawProto.Encode(&metav1.WatchEvent{Type: string(t), Object: runtime.RawExtension{Raw: inner.Bytes()}}, &outer); err != nil {
+		return err
+	}
+	_, err := e.frame.Write(outer.Bytes())
+	return err
 }

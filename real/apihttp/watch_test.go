@@ -13,6 +13,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/streaming"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes/scheme"
+	restwatch "k8s.io/client-go/rest/watch"
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/real/apihttp"
@@ -338,5 +343,57 @@ func TestStopEndsWatchesAndFollowedLogs(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Error("followed log still open after Stop")
+	}
+}
+
+// TestWatchProtobuf decodes a protobuf watch stream the way client-go does.
+func TestWatchProtobuf(t *testing.T) {
+	e := newEnv(t, apihttp.Config{}, 0)
+	e.create(testPod("p1"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/api/v1/namespaces/default/pods?watch=true", nil)
+	req.Header.Set("Accept", "application/vnd.kubernetes.protobuf;stream=watch")
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "application/vnd.kubernetes.protobuf;stream=watch" {
+		t.Fatalf("content type %q", ct)
+	}
+	info, ok := runtime.SerializerInfoForMediaType(scheme.Codecs.SupportedMediaTypes(), "application/vnd.kubernetes.protobuf")
+	if !ok || info.StreamSerializer == nil {
+		t.Fatal("no protobuf stream serializer")
+	}
+	dec := restwatch.NewDecoder(streaming.NewDecoder(info.StreamSerializer.Framer.NewFrameReader(res.Body), info.StreamSerializer.Serializer), info.Serializer)
+	defer dec.Close()
+	type result struct {
+		t   watch.EventType
+		obj runtime.Object
+		err error
+	}
+	next := func() result {
+		ch := make(chan result, 1)
+		go func() {
+			et, obj, err := dec.Decode()
+			ch <- result{et, obj, err}
+		}()
+		select {
+		case r := <-ch:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatal("no protobuf watch event")
+		}
+		return result{}
+	}
+	r := next()
+	if p, ok := r.obj.(*corev1.Pod); r.err != nil || r.t != watch.Added || !ok || p.Name != "p1" {
+		t.Fatalf("%v %s %#v", r.err, r.t, r.obj)
+	}
+	e.create(testPod("p2"))
+	r = next()
+	if p, ok := r.obj.(*corev1.Pod); r.err != nil || r.t != watch.Added || !ok || p.Name != "p2" {
+		t.Fatalf("%v %s %#v", r.err, r.t, r.obj)
 	}
 }
