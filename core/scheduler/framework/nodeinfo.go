@@ -67,6 +67,7 @@ type NodeInfo struct {
 }
 
 type ownerCount struct {
+	idx *ownerIndex // the snapshot's index of the controller: compared by pointer
 	uid types.UID
 	n   int32
 }
@@ -82,9 +83,24 @@ func (n *NodeInfo) OwnedPods(owner types.UID) int32 {
 	return 0
 }
 
-func (n *NodeInfo) addOwned(owner types.UID, delta int32) {
+// OwnedBy is OwnedPods for a controller already looked up with
+// Snapshot.OwnerKey: it compares pointers instead of UID strings, for
+// scoring loops that ask every node about one controller.
+func (n *NodeInfo) OwnedBy(key OwnerKey) int32 {
+	if key.idx == nil {
+		return 0
+	}
 	for i := range n.owners {
-		if n.owners[i].uid == owner {
+		if n.owners[i].idx == key.idx {
+			return n.owners[i].n
+		}
+	}
+	return 0
+}
+
+func (n *NodeInfo) addOwned(idx *ownerIndex, owner types.UID, delta int32) {
+	for i := range n.owners {
+		if n.owners[i].idx == idx {
 			if n.owners[i].n += delta; n.owners[i].n <= 0 {
 				last := len(n.owners) - 1
 				n.owners[i] = n.owners[last]
@@ -94,7 +110,7 @@ func (n *NodeInfo) addOwned(owner types.UID, delta int32) {
 		}
 	}
 	if delta > 0 {
-		n.owners = append(n.owners, ownerCount{uid: owner, n: delta})
+		n.owners = append(n.owners, ownerCount{idx: idx, uid: owner, n: delta})
 	}
 }
 

@@ -25,7 +25,7 @@ func (s *Snapshot) trackOwned(ni *NodeInfo, owner types.UID, delta int32) {
 	if idx.nodes[ni] += delta; idx.nodes[ni] <= 0 {
 		delete(idx.nodes, ni)
 	}
-	ni.addOwned(owner, delta)
+	ni.addOwned(idx, owner, delta)
 	if ni.zoned {
 		idx.addZone(ni.ZoneID, delta)
 	}
@@ -107,6 +107,14 @@ func (s *Snapshot) OwnedZones(owner types.UID) []int32 {
 	}
 	return nil
 }
+
+// OwnerKey identifies one controller's pod counts in a snapshot, for
+// NodeInfo.OwnedBy. It is valid until the snapshot changes.
+type OwnerKey struct{ idx *ownerIndex }
+
+// OwnerKey looks owner up once for repeated NodeInfo.OwnedBy calls; a
+// controller without counted pods gives a key for which OwnedBy is 0.
+func (s *Snapshot) OwnerKey(owner types.UID) OwnerKey { return OwnerKey{s.owned[owner]} }
 
 // OwnedOn is the number of live pods controlled by owner counted on ni.
 func (s *Snapshot) OwnedOn(owner types.UID, ni *NodeInfo) int32 { return ni.OwnedPods(owner) }

@@ -33,6 +33,7 @@ var defaultSpreadOwners = map[string]bool{"ReplicaSet": true, "ReplicationContro
 // a node is a map lookup and a slice index.
 type defaultSpreadState struct {
 	owner                  types.UID
+	ownerKey               framework.OwnerKey
 	owned                  map[*framework.NodeInfo]int32
 	zoneCounts             []int32 // by ZoneID; nil when no feasible node has a zone label
 	hostWeight, zoneWeight float64
@@ -60,7 +61,8 @@ func (p PodTopologySpread) preScoreDefaults(state *framework.CycleState, pod *fr
 		}
 		zoned = zoned || ni.HasZone
 	}
-	s := &defaultSpreadState{owner: pod.ControllerUID, owned: snap.OwnedNodes(pod.ControllerUID),
+	s := &defaultSpreadState{owner: pod.ControllerUID, ownerKey: snap.OwnerKey(pod.ControllerUID),
+		owned:      snap.OwnedNodes(pod.ControllerUID),
 		hostWeight: math.Log(float64(len(nodes) + 2)), zoneWeight: math.Log(float64(domains + 2))}
 	if zoned {
 		s.zoneCounts = make([]int32, len(present))
@@ -89,7 +91,7 @@ func (p PodTopologySpread) preScoreDefaults(state *framework.CycleState, pod *fr
 func (s *defaultSpreadState) score(ni *framework.NodeInfo) int64 {
 	var score float64
 	if ni.HasHostname {
-		score += float64(ni.OwnedPods(s.owner))*s.hostWeight + defaultHostnameMaxSkew - 1
+		score += float64(ni.OwnedBy(s.ownerKey))*s.hostWeight + defaultHostnameMaxSkew - 1
 	}
 	if ni.HasZone {
 		score += float64(s.zoneCounts[ni.ZoneID])*s.zoneWeight + defaultZoneMaxSkew - 1
