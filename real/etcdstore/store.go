@@ -55,9 +55,10 @@ type Config struct {
 	ListPageSize int64
 	// OnWatchError is told when a watch stops for good for a reason the
 	// Store interface cannot report to its callback: etcd compacted history
-	// the watch had not yet read (an external compactor, or a Compact racing
-	// a watch that was still catching up), or a value that cannot be
-	// decoded. The watch delivers nothing after that. Default: log it.
+	// the watch had not yet read (a compaction by someone other than this
+	// Store, whose own Compact waits for its watches), or a value that
+	// cannot be decoded. The watch delivers nothing after that. Default:
+	// log it.
 	OnWatchError func(prefix string, err error)
 }
 

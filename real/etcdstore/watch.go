@@ -84,8 +84,7 @@ func (s *Store) Watch(prefix string, fromRev int64, fn func(store.Event)) (func(
 	w := &watch{s: s, prefix: prefix, key: s.rangeKey(prefix), fn: fn, ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	wch, stopStream := s.open(w, start, true)
 	// Wait for etcd to confirm: from then on the server holds the watcher,
-	// and a compaction can only reach history it has not read yet if it
-	// was still catching up (reported through OnWatchError).
+	// and this Store's Compact waits for it to catch up (see Compact).
 	wait, waitCancel := s.ctx()
 	defer waitCancel()
 	select {
