@@ -85,6 +85,12 @@ type Model struct {
 	opts     Options
 	sty      styles
 	quitting bool
+
+	// Achieved speed: simulated time gained per wall time over paced
+	// frames, measured over about a second.
+	pacedFrame        bool          // the frame in flight was paced by a tick
+	rateWall, rateSim time.Duration // accumulating
+	actual            float64       // last measurement (0: none)
 }
 
 // BatchMsg carries one frame's batch from the source.
@@ -163,7 +169,9 @@ func (m *Model) top() *screen { return &m.stack[len(m.stack)-1] }
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case BatchMsg:
+		prev := m.St.Status
 		m.St.Apply(msg.Batch)
+		m.measure(prev, msg.Batch)
 		if msg.Batch.Status.Err != "" {
 			m.note = msg.Batch.Status.Err
 		}
@@ -178,6 +186,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		now := time.Time(msg)
 		elapsed := now.Sub(m.last)
+		m.rateWall += max(elapsed, 0)
+		m.pacedFrame = len(m.pending) == 0
 		if elapsed > m.opts.MaxFrameAdvance {
 			elapsed = m.opts.MaxFrameAdvance
 		}
@@ -196,6 +206,22 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.key(msg)
 	}
 	return m, nil
+}
+
+// measure folds a paced frame into the achieved speed.
+func (m *Model) measure(prev feed.Status, b feed.Batch) {
+	paced := m.pacedFrame
+	m.pacedFrame = false
+	st := b.Status
+	if !paced || b.Reset || st.Paused || st.Done || prev.Paused || !st.Controllable {
+		m.rateWall, m.rateSim, m.actual = 0, 0, 0
+		return
+	}
+	m.rateSim += st.Now.Sub(prev.Now)
+	if m.rateWall >= time.Second {
+		m.actual = float64(m.rateSim) / float64(m.rateWall)
+		m.rateWall, m.rateSim = 0, 0
+	}
 }
 
 // Pending returns and clears the commands waiting for the next frame (for

@@ -44,6 +44,8 @@ type Recovery struct {
 	// at the failure.
 	ReadyBefore int
 	Closed      bool
+	// readyNow counts the owners' Ready pods that were not lost.
+	readyNow int
 
 	lost     map[string]bool
 	owners   map[string]bool
@@ -111,6 +113,9 @@ func (s *State) startRecovery(node, cause string, at time.Time) *Recovery {
 			p := s.Pods[k].Pod
 			if p.DeletionTimestamp == nil && podReady(p) {
 				r.ReadyBefore++
+			}
+			if r.counts(k, p) {
+				r.readyNow++
 			}
 		}
 	}
@@ -185,6 +190,12 @@ func (s *State) podChanged(at time.Time, old, p *corev1.Pod, del bool) {
 		if owner == "" || !r.owners[owner] {
 			continue
 		}
+		if old != nil && r.counts(k, old) {
+			r.readyNow--
+		}
+		if !del && r.counts(k, p) {
+			r.readyNow++
+		}
 		if !r.before[k] && !r.replaced[k] && !del && p.Spec.NodeName != "" {
 			r.replaced[k] = true
 			r.Replaced++
@@ -193,7 +204,7 @@ func (s *State) podChanged(at time.Time, old, p *corev1.Pod, del bool) {
 			}
 		}
 		if r.Has(StepRescheduled) || r.Lost == 0 {
-			if s.readyOutside(r) >= r.ReadyBefore {
+			if r.readyNow >= r.ReadyBefore {
 				r.add(StepPodsReady, at, fmt.Sprintf("%d pods Ready", r.ReadyBefore))
 			}
 		}
@@ -210,21 +221,10 @@ func (s *State) openNodes() []string {
 	return nodes
 }
 
-// readyOutside counts the owners' Ready pods that were not lost.
-func (s *State) readyOutside(r *Recovery) int {
-	n := 0
-	for o := range r.owners {
-		for k := range s.podsByOwner[o] {
-			if r.lost[k] {
-				continue
-			}
-			p := s.Pods[k].Pod
-			if p.DeletionTimestamp == nil && podReady(p) {
-				n++
-			}
-		}
-	}
-	return n
+// counts says whether pod k counts towards readyNow: Ready, not being
+// deleted, and not one of the lost pods.
+func (r *Recovery) counts(k string, p *corev1.Pod) bool {
+	return !r.lost[k] && p.DeletionTimestamp == nil && podReady(p)
 }
 
 func (s *State) eventForRecovery(at time.Time, e *corev1.Event) {

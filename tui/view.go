@@ -71,6 +71,10 @@ func (m *Model) header() []string {
 	case "sim":
 		h1 = append(h1, "sim "+st.Name, fmt.Sprintf("seed %d", st.Seed))
 		state := "▶ " + fmtSpeed(st.Speed)
+		if m.actual > 0 && m.actual < 0.8*st.Speed {
+			// The simulator cannot keep up: say how fast it really goes.
+			state += fmt.Sprintf(" (actual %.0fx)", m.actual)
+		}
 		if st.Paused {
 			state = "❚❚ paused"
 		}
