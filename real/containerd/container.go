@@ -85,7 +85,7 @@ func (r *Runtime) loadContainer(ctr client.Container, info containers.Container)
 // container whose task is gone (the node rebooted) is exited with code 255,
 // reason Unknown, as containerd reports it.
 func (r *Runtime) reattach(ctx context.Context, c *container) error {
-	logs, err := openLog(c.meta.LogPath)
+	logs, err := r.openLog(c.meta.LogPath)
 	if err != nil {
 		return err
 	}
@@ -246,15 +246,15 @@ func containerArgs(entrypoint, cmd, command, args []string) []string {
 
 // logFile is a container's open CRI log.
 type logFile struct {
-	f              *os.File
+	f              *crilog.RotatingFile
 	stdout, stderr io.WriteCloser
 }
 
-func openLog(path string) (*logFile, error) {
+func (r *Runtime) openLog(path string) (*logFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("container log: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := crilog.OpenRotating(path, r.cfg.LogMaxSize, r.cfg.LogMaxFiles, nil)
 	if err != nil {
 		return nil, fmt.Errorf("container log: %w", err)
 	}
@@ -304,7 +304,7 @@ func (r *Runtime) startContainer(id string) error {
 	if !ready {
 		return fmt.Errorf("sandbox %s: %w", c.st.SandboxID, cri.ErrSandboxNotReady)
 	}
-	logs, err := openLog(c.meta.LogPath)
+	logs, err := r.openLog(c.meta.LogPath)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/containerd/typeurl/v2"
 
 	"github.com/drydock-sim/drydock/core/cri"
+	"github.com/drydock-sim/drydock/real/containerd/crilog"
 )
 
 // Defaults of Config.
@@ -67,6 +68,10 @@ type Config struct {
 	Network Network
 	// LogRoot is where container logs go (default /var/log/pods).
 	LogRoot string
+	// LogMaxSize and LogMaxFiles rotate container logs as the kubelet's
+	// containerLogMaxSize and containerLogMaxFiles (defaults 10 MiB, 5).
+	LogMaxSize  int64
+	LogMaxFiles int
 	// NetnsDir is where sandbox network namespaces are bind-mounted
 	// (default /var/run/netns), as drydock-<Namespace>-<sandbox ID prefix>.
 	NetnsDir string
@@ -447,7 +452,11 @@ func logAttempts(dir string) []uint32 {
 func pruneLogs(dir string, attempt uint32) {
 	for _, a := range logAttempts(dir) {
 		if a+1 < attempt {
-			_ = os.Remove(filepath.Join(dir, fmt.Sprintf("%d.log", a)))
+			p := filepath.Join(dir, fmt.Sprintf("%d.log", a))
+			for _, rp := range crilog.Rotated(p) {
+				_ = os.Remove(rp)
+			}
+			_ = os.Remove(p)
 		}
 	}
 }

@@ -432,15 +432,10 @@ func TestFollowLogUntilExit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var file *os.File
-	if !f.loop.Run(time.Minute, func() bool { file, err = os.Open(path); return err == nil }) {
-		t.Fatalf("no log file: %v", err)
-	}
-	defer file.Close()
 	var out strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := kubeletserver.ReadLogs(ctx, file, kubeletserver.ReadOptions{Follow: true, TailLines: -1}, exited, 10*time.Millisecond, &out, nil); err != nil {
+	if err := kubeletserver.ReadLogs(ctx, path, kubeletserver.ReadOptions{Follow: true, TailLines: -1}, exited, 10*time.Millisecond, &out, nil); err != nil {
 		t.Fatal(err)
 	}
 	if ctx.Err() != nil {
@@ -618,5 +613,50 @@ func TestProbeAndStartErrors(t *testing.T) {
 	cs, err := await(t, f.loop, "ContainerStatus", func(done func(*cri.ContainerStatus, error)) { f.rt.ContainerStatus(id, done) })
 	if err != nil || cs.State != cri.ContainerExited || cs.ExitCode != 128 || cs.Reason != containerd.ReasonStartError || cs.Message == "" {
 		t.Errorf("status after a failed start %+v, %v; want exited 128 StartError with a message", cs, err)
+	}
+}
+
+// TestLogRotation: a container writing past LogMaxSize has its log rotated,
+// keeping LogMaxFiles files, each of whole records.
+func TestLogRotation(t *testing.T) {
+	f := newFixture(t)
+	f.rt.Close()
+	rt, err := containerd.New(context.Background(), containerd.Config{Client: f.c, Namespace: f.ns, Post: f.loop.Post,
+		Network: f.net, LogRoot: f.logRoot, StateDir: f.stateDir, NetnsDir: ctrtest.NetnsDir, LogMaxSize: 2048, LogMaxFiles: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	f.rt = rt
+	sb, cc := podConfigs("sh", "-c", `i=0; while [ $i -lt 200 ]; do echo "line $i $(printf '%060d' 0)"; i=$((i+1)); done`)
+	_, id := f.start(t, sb, cc)
+	f.waitExited(t, id)
+	path, _, err := rt.LocateLog("default", sb.Name, "main", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := append(crilog.Rotated(path), path)
+	if len(files) != 3 {
+		t.Fatalf("log files %v, want 3 (2 rotated and the current)", files)
+	}
+	last := ""
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) > 2048 {
+			t.Errorf("%s has %d bytes, over the 2048 limit", p, len(data))
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+			rec, err := crilog.Parse([]byte(line))
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			last = string(rec.Content)
+		}
+	}
+	if !strings.HasPrefix(last, "line 199 ") {
+		t.Errorf("last record %q, want line 199", last)
 	}
 }

@@ -221,48 +221,20 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), code)
 		return
 	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) && opts.follow {
-		// The container has not written yet: its log appears when it does.
-		f, err = s.waitForFile(r.Context(), path, exited)
-	}
-	if errors.Is(err, os.ErrNotExist) {
-		http.Error(w, fmt.Sprintf("container %q in pod %q has no log yet", ctr, pod), http.StatusNotFound)
+	if _, err := os.Stat(path); err != nil && (!opts.follow || !errors.Is(err, os.ErrNotExist)) {
+		code := http.StatusInternalServerError
+		if errors.Is(err, os.ErrNotExist) {
+			code = http.StatusNotFound
+		}
+		http.Error(w, fmt.Sprintf("log of container %q in pod %q: %v", ctr, pod, err), code)
 		return
 	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	defer f.Close()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
-	if flusher != nil {
-		flusher.Flush()
-	}
-	_ = ReadLogs(r.Context(), f, opts.toReadOptions(), exited, s.cfg.PollInterval, w, flusher)
-}
-
-// waitForFile waits for the log file to appear, until the container exits
-// or the client leaves.
-func (s *Server) waitForFile(ctx context.Context, path string, exited <-chan struct{}) (*os.File, error) {
-	t := time.NewTicker(s.cfg.PollInterval)
-	defer t.Stop()
-	for {
-		f, err := os.Open(path)
-		if !errors.Is(err, os.ErrNotExist) {
-			return f, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-exited:
-			return os.Open(path)
-		case <-t.C:
-		}
-	}
+	flush(flusher)
+	_ = ReadLogs(r.Context(), path, opts.toReadOptions(), exited, s.cfg.PollInterval, w, flusher)
 }
 
 func (o logOptions) toReadOptions() ReadOptions {
@@ -303,11 +275,42 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// ReadLogs copies the CRI log file f to w as plain lines (partial records
-// joined), as the kubelet does. With Follow it keeps reading new records,
-// checking every poll, until ctx ends or exited is closed and the file is
-// read to its end. flusher (may be nil) is flushed after each batch.
-func ReadLogs(ctx context.Context, f *os.File, o ReadOptions, exited <-chan struct{}, poll time.Duration, w io.Writer, flusher http.Flusher) error {
+// ReadLogs copies the CRI log file at path to w as plain lines (partial
+// records joined), as the kubelet does. With Follow it keeps reading new
+// records, checking every poll, until ctx ends or exited is closed and the
+// file is read to its end; it waits for a file not written yet, and goes on
+// in the new file when the log is rotated. flusher (may be nil) is flushed
+// after each batch.
+func ReadLogs(ctx context.Context, path string, o ReadOptions, exited <-chan struct{}, poll time.Duration, w io.Writer, flusher http.Flusher) error {
+	var ticker *time.Ticker
+	tick := func() <-chan time.Time {
+		if ticker == nil {
+			ticker = time.NewTicker(poll)
+		}
+		return ticker.C
+	}
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
+	f, err := os.Open(path)
+	for o.Follow && errors.Is(err, os.ErrNotExist) {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-exited:
+			if f, err = os.Open(path); err != nil {
+				return nil // exited without writing a line
+			}
+		case <-tick():
+			f, err = os.Open(path)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { f.Close() }()
 	if o.TailLines >= 0 {
 		off, err := tailOffset(f, o.TailLines)
 		if err != nil {
@@ -325,7 +328,7 @@ func ReadLogs(ctx context.Context, f *os.File, o ReadOptions, exited <-chan stru
 	var pending []byte // a record whose newline has not been written yet
 	var out []byte
 	ts := make([]byte, 0, 40)
-	var ticker *time.Ticker
+	rotated := false // the file at path is a new one; finish this one first
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -368,6 +371,21 @@ func ReadLogs(ctx context.Context, f *os.File, o ReadOptions, exited <-chan stru
 		if !o.Follow {
 			return nil
 		}
+		if rotated {
+			// This file is done: go on in the new one from its start.
+			nf, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			f.Close()
+			f, rotated, pending = nf, false, pending[:0]
+			br.Reset(f)
+			continue
+		}
+		if isRotated(f, path) {
+			rotated = true
+			continue // read what was written before the rotation
+		}
 		select {
 		case <-exited:
 			// The writer is gone: read what it left, then stop.
@@ -377,17 +395,23 @@ func ReadLogs(ctx context.Context, f *os.File, o ReadOptions, exited <-chan stru
 			return nil
 		default:
 		}
-		if ticker == nil {
-			ticker = time.NewTicker(poll)
-			defer ticker.Stop()
-		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-ticker.C:
+		case <-tick():
 		case <-exited:
 		}
 	}
+}
+
+// isRotated reports whether path names another file than f now.
+func isRotated(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && !os.SameFile(a, b)
 }
 
 // hasMore reports whether the file has bytes past what br has read.

@@ -269,10 +269,9 @@ func TestFollowClientGoes(t *testing.T) {
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
+	path := e.logs.paths["default/web/app"]
 	go func() {
-		f, _ := os.Open(e.logs.paths["default/web/app"])
-		defer f.Close()
-		done <- ReadLogs(ctx, f, ReadOptions{Follow: true, TailLines: -1}, nil, time.Millisecond, pw, nil)
+		done <- ReadLogs(ctx, path, ReadOptions{Follow: true, TailLines: -1}, nil, time.Millisecond, pw, nil)
 	}()
 	line, _ := bufio.NewReader(pr).ReadString('\n')
 	if line != "one\n" {
@@ -286,5 +285,52 @@ func TestFollowClientGoes(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("ReadLogs still following after its client left")
+	}
+}
+
+// TestFollowRotation follows a log that is rotated (renamed, a new file
+// started) and one that does not exist yet when the follow starts.
+func TestFollowRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	exited := make(chan struct{})
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := ReadLogs(context.Background(), path, ReadOptions{Follow: true, TailLines: -1}, exited, time.Millisecond, pw, nil)
+		pw.Close()
+		done <- err
+	}()
+	br := bufio.NewReader(pr)
+	expect := func(want string) {
+		t.Helper()
+		line, err := br.ReadString('\n')
+		if err != nil || line != want {
+			t.Fatalf("read %q, %v; want %q", line, err, want)
+		}
+	}
+	appendTo := func(p, s string) {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(s)
+		f.Close()
+	}
+	appendTo(path, "2026-12-06T09:00:00Z stdout F one\n")
+	expect("one\n")
+	appendTo(path, "2026-12-06T09:00:01Z stdout F two\n")
+	if err := os.Rename(path, path+".20261206-090001"); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(path, "2026-12-06T09:00:02Z stdout F three\n")
+	expect("two\n")
+	expect("three\n")
+	close(exited)
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Fatalf("after exit: %q, %v", rest, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
