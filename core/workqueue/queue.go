@@ -31,6 +31,7 @@ type Queue struct {
 	maxDelay   time.Duration
 	consumer   func()
 	scheduled  bool
+	run        func() // the consumer call wake schedules, built once
 	shutDown   bool
 }
 
@@ -114,6 +115,10 @@ func (q *Queue) Get() (string, bool) {
 	key := q.items[q.head]
 	q.items[q.head] = ""
 	q.head++
+	if q.head == len(q.items) {
+		// Drained: reuse the slice from its start instead of growing it.
+		q.items, q.head = q.items[:0], 0
+	}
 	if q.head > 1024 && q.head*2 > len(q.items) {
 		q.items = append([]string(nil), q.items[q.head:]...)
 		q.head = 0
@@ -154,8 +159,11 @@ func (q *Queue) wake() {
 		return
 	}
 	q.scheduled = true
-	q.clock.AfterFunc(0, func() {
-		q.scheduled = false
-		q.consumer()
-	})
+	if q.run == nil {
+		q.run = func() {
+			q.scheduled = false
+			q.consumer()
+		}
+	}
+	q.clock.AfterFunc(0, q.run)
 }
