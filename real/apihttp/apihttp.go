@@ -3,9 +3,8 @@
 // over the transport-free core/apiserver.Server, with authentication and
 // authorisation, content negotiation (JSON, YAML and protobuf request bodies;
 // JSON, YAML, protobuf, Table and PartialObjectMetadata responses), watch
-// streams (JSON lines or length-delimited protobuf),
-// the scale, binding, eviction and log subresources, and Kubernetes Status
-// errors. Discovery and OpenAPI are served by the Discovery handler of the
+// streams (JSON lines or length-delimited protobuf), the scale, binding,
+// eviction and log subresources, and Kubernetes Status errors. Discovery and OpenAPI are served by the Discovery handler of the
 // Config, Tables by its Table function.
 package apihttp
 

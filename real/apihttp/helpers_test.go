@@ -1,7 +1,6 @@
 package apihttp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -35,14 +34,14 @@ func (wallClock) AfterFunc(d time.Duration, f func()) clock.Timer {
 
 // env is an API server over a memory store behind the HTTP layer.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	api *apiserver.Server
 	srv *httptest.Server
 	mu  sync.Mutex
 	log []apihttp.RequestLog
 }
 
-func newEnv(t *testing.T, cfg apihttp.Config, window int) *env {
+func newEnv(t testing.TB, cfg apihttp.Config, window int) *env {
 	t.Helper()
 	s, err := apiserver.New(apiserver.Config{Store: memstore.New(), Clock: wallClock{}, Rand: rand.New(rand.NewPCG(1, 2)), WatchWindow: window})
 	if err != nil {
@@ -120,7 +119,7 @@ func (e *env) create(obj api.Object) api.Object {
 	return out
 }
 
-func mustJSON(t *testing.T, v any) string {
+func mustJSON(t testing.TB, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -152,7 +151,7 @@ func testDeployment(name string, replicas int32) *appsv1.Deployment {
 
 // lines reads a watch stream's JSON lines until n are read or the deadline.
 type watchStream struct {
-	t    *testing.T
+	t    testing.TB
 	body io.ReadCloser
 	dec  *json.Decoder
 	code int
@@ -235,4 +234,3 @@ func objMeta(t *testing.T, raw []byte) (kind, apiVersion, name, rv string) {
 	return o.Kind, o.APIVersion, o.Metadata.Name, o.Metadata.ResourceVersion
 }
 
-var _ = bytes.NewReader
