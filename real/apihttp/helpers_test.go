@@ -233,4 +233,3 @@ func objMeta(t *testing.T, raw []byte) (kind, apiVersion, name, rv string) {
 	}
 	return o.Kind, o.APIVersion, o.Metadata.Name, o.Metadata.ResourceVersion
 }
-
