@@ -331,6 +331,20 @@ func (r *Runtime) recover(ctx context.Context) error {
 		}
 	}
 	for _, c := range ctrs {
+		if c.st.State == cri.ContainerCreated {
+			// The previous runtime may have died between starting the
+			// task and recording it.
+			if _, err := c.ctr.Task(cctx, nil); errdefs.IsNotFound(err) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			started := time.Now()
+			if _, err := c.ctr.SetLabels(cctx, map[string]string{labelState: string(cri.ContainerRunning), labelStartedAt: fmtTime(started)}); err != nil {
+				return err
+			}
+			c.st.State, c.st.StartedAt = cri.ContainerRunning, started
+		}
 		if c.st.State == cri.ContainerRunning {
 			if err := r.reattach(cctx, c); err != nil {
 				return err
