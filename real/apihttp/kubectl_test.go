@@ -273,6 +273,16 @@ func TestKubectlTier2(t *testing.T) {
 	if out := k.run("get", "pods", "-o", "wide"); !strings.Contains(out, "n1") || !strings.Contains(out, "NODE") {
 		t.Errorf("get pods -o wide: %q", out)
 	}
+	// --sort-by asks for Table rows with whole objects (includeObject=Object).
+	if out := k.run("get", "pods", "--sort-by=.metadata.name", "-o", "name"); out != "pod/one\npod/pending\npod/two\n" {
+		t.Errorf("get --sort-by -o name: %q", out)
+	}
+	if out := k.run("get", "pods", "--sort-by=.metadata.name"); strings.Index(out, "one") > strings.Index(out, "two") {
+		t.Errorf("get --sort-by: %q", out)
+	}
+	if out := k.run("get", "pods", "--field-selector", "spec.nodeName=n1,status.phase!=Succeeded", "-o", "name"); out != "pod/one\npod/two\n" {
+		t.Errorf("get --field-selector: %q", out)
+	}
 
 	for _, args := range [][]string{{"describe", "pod", "one"}, {"describe", "node", "n1"}, {"describe", "deployment", "api"}} {
 		out := k.run(args...)
