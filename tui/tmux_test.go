@@ -36,14 +36,24 @@ func TestBinaryInTmux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("drive", func(t *testing.T) { driveInTmux(t, bin, scen, dir) })
+	t.Run("NO_COLOR", func(t *testing.T) { colourInTmux(t, bin, scen, dir, true) })
+	t.Run("colour", func(t *testing.T) { colourInTmux(t, bin, scen, dir, false) })
+}
+
+// tmuxSession runs drydock with args in a new detached 100x30 session and
+// returns a tmux runner, the session name and the file its exit status
+// lands in.
+func tmuxSession(t *testing.T, dir, env, bin string, args ...string) (tmux func(...string) string, session, exitFile string) {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
-	session := "drydock-tui-test-" + hex.EncodeToString(rnd[:])
-	exitFile := filepath.Join(dir, "exit")
+	session = "drydock-tui-test-" + hex.EncodeToString(rnd[:])
+	exitFile = filepath.Join(dir, session+".exit")
 	// The shell keeps the pane alive after drydock exits, so its status
 	// can be read; TERM is fixed so the capture does not depend on the host.
-	script := "TERM=xterm-256color " + bin + " tui " + scen + " --speed 5; echo $? > " + exitFile + ".tmp; mv " + exitFile + ".tmp " + exitFile + "; sleep 600"
-	tmux := func(args ...string) string {
+	script := "unset NO_COLOR; TERM=xterm-256color " + env + " " + bin + " " + strings.Join(args, " ") +
+		"; echo $? > " + exitFile + ".tmp; mv " + exitFile + ".tmp " + exitFile + "; sleep 600"
+	tmux = func(args ...string) string {
 		t.Helper()
 		out, err := exec.Command("tmux", args...).CombinedOutput()
 		if err != nil {
@@ -53,21 +63,68 @@ func TestBinaryInTmux(t *testing.T) {
 	}
 	tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", "sh", "-c", script)
 	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+	return tmux, session, exitFile
+}
+
+// waitExit waits for drydock to exit and checks its status is 0.
+func waitExit(t *testing.T, exitFile string, screen func() string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, err := os.ReadFile(exitFile)
+		if err == nil {
+			if code := strings.TrimSpace(string(data)); code != "0" {
+				t.Fatalf("drydock exited with status %s; screen:\n%s", code, screen())
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("drydock did not exit; screen:\n%s", screen())
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval
+	}
+}
+
+func waitScreen(t *testing.T, screen func() string, what string, cond func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := screen()
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; screen:\n%s", what, s)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, not a wait for an effect
+	}
+}
+
+// colourInTmux checks NO_COLOR: no colour escapes with it, colours without.
+func colourInTmux(t *testing.T, bin, scen, dir string, noColor bool) {
+	env := ""
+	if noColor {
+		env = "NO_COLOR=1"
+	}
+	tmux, session, exitFile := tmuxSession(t, dir, env, bin, "tui", scen, "--paused")
+	plain := func() string { return tmux("capture-pane", "-p", "-t", session) }
+	waitScreen(t, plain, "the dashboard", func(s string) bool { return strings.Contains(s, "worker-4") })
+	raw := tmux("capture-pane", "-p", "-e", "-t", session)
+	colour := regexp.MustCompile(`\x1b\[[0-9;]*3[0-9;]*m`)
+	if got := colour.MatchString(raw); got == noColor {
+		t.Errorf("NO_COLOR=%v but colour escapes present=%v:\n%q", noColor, got, raw)
+	}
+	tmux("send-keys", "-t", session, "q")
+	waitExit(t, exitFile, plain)
+}
+
+func driveInTmux(t *testing.T, bin, scen, dir string) {
+	tmux, session, exitFile := tmuxSession(t, dir, "", bin, "tui", scen, "--speed", "5")
 
 	screen := func() string { return tmux("capture-pane", "-p", "-t", session) }
 	waitFor := func(what string, cond func(string) bool) string {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			s := screen()
-			if cond(s) {
-				return s
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s; screen:\n%s", what, s)
-			}
-			time.Sleep(20 * time.Millisecond) // poll interval, not a wait for an effect
-		}
+		return waitScreen(t, screen, what, cond)
 	}
 	contains := func(subs ...string) func(string) bool {
 		return func(s string) bool {
@@ -117,21 +174,30 @@ func TestBinaryInTmux(t *testing.T) {
 		t.Fatalf("no pod on worker-3 after filtering:\n%s", s)
 	}
 
-	keys("q")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		data, err := os.ReadFile(exitFile)
-		if err == nil {
-			if code := strings.TrimSpace(string(data)); code != "0" {
-				t.Fatalf("drydock exited with status %s; screen:\n%s", code, screen())
+	// A resize redraws for the new width: the READY column moves left.
+	col := func(s string) int {
+		for _, l := range strings.Split(s, "\n") {
+			if i := strings.Index(l, "READY"); strings.Contains(l, "NAMESPACE/NAME") && i >= 0 {
+				return i
 			}
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("drydock did not exit after q; screen:\n%s", screen())
-		}
-		time.Sleep(20 * time.Millisecond)
+		return -1
 	}
+	wide := col(s)
+	tmux("resize-window", "-t", session, "-x", "80", "-y", "24")
+	s = waitFor("a redraw at 80x24", func(s string) bool { c := col(s); return c > 0 && c < wide })
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > 24 || !strings.HasPrefix(lines[0], "drydock · sim") || !strings.HasPrefix(lines[len(lines)-1], "/worker-3") {
+		t.Errorf("80x24 screen:\n%s", s)
+	}
+	for _, l := range lines {
+		if n := len([]rune(l)); n > 80 {
+			t.Errorf("line of %d columns at 80x24: %q", n, l)
+		}
+	}
+
+	keys("q")
+	waitExit(t, exitFile, screen)
 	// The alternate screen is gone: the shell's terminal is back.
 	if s := screen(); strings.Contains(s, "drydock · sim") {
 		t.Errorf("dashboard left on screen after quitting:\n%s", s)
