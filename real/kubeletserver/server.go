@@ -215,7 +215,12 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
 	path, exited, err := s.cfg.Logs.LocateLog(ns, pod, ctr, opts.previous)
 	if err != nil {
 		code := http.StatusInternalServerError
-		if errors.Is(err, cri.ErrNotFound) {
+		switch {
+		case errors.Is(err, cri.ErrNotFound) && opts.previous:
+			// As the kubelet: kubectl shows "Error from server
+			// (BadRequest): previous terminated container ... not found".
+			code = http.StatusBadRequest
+		case errors.Is(err, cri.ErrNotFound):
 			code = http.StatusNotFound
 		}
 		http.Error(w, err.Error(), code)

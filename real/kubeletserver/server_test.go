@@ -185,8 +185,8 @@ func TestContainerLogs(t *testing.T) {
 	if code, body := e.get(e.admin, "/containerLogs/default/web/nope"); code != 404 || !strings.Contains(body, "nope") {
 		t.Errorf("unknown container: %d %q, want 404 naming it", code, body)
 	}
-	if code, _ := e.get(e.admin, "/containerLogs/default/web/app?previous=true&tailLines=0"); code != 200 {
-		t.Errorf("previous: %d", code)
+	if code, body := e.get(e.admin, "/containerLogs/default/web/nope?previous=true"); code != 400 || !strings.Contains(body, "nope") {
+		t.Errorf("no previous instance: %d %q, want 400 as the kubelet answers", code, body)
 	}
 }
 
