@@ -58,8 +58,9 @@ func TestNewRejectsBadServer(t *testing.T) {
 	}
 }
 
-func TestCRUDAndStatusErrors(t *testing.T) {
-	f := newFakeServer(t)
+func TestCRUDAndStatusErrors(t *testing.T) { forEachServer(t, testCRUDAndStatusErrors) }
+
+func testCRUDAndStatusErrors(t *testing.T, f *fakeServer) {
 	c, _ := f.client(t, nil)
 	ctx := context.Background()
 
@@ -159,8 +160,9 @@ func TestCRUDAndStatusErrors(t *testing.T) {
 	}
 }
 
-func TestDeleteReportsGone(t *testing.T) {
-	f := newFakeServer(t)
+func TestDeleteReportsGone(t *testing.T) { forEachServer(t, testDeleteReportsGone) }
+
+func testDeleteReportsGone(t *testing.T, f *fakeServer) {
 	c, _ := f.client(t, nil)
 	ctx := context.Background()
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
@@ -209,8 +211,9 @@ func TestDeleteReportsGone(t *testing.T) {
 	}
 }
 
-func TestBindAndEvict(t *testing.T) {
-	f := newFakeServer(t)
+func TestBindAndEvict(t *testing.T) { forEachServer(t, testBindAndEvict) }
+
+func testBindAndEvict(t *testing.T, f *fakeServer) {
 	c, _ := f.client(t, nil)
 	ctx := context.Background()
 	if _, err := c.Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, metav1.CreateOptions{}); err != nil {
@@ -282,7 +285,10 @@ func (r *recorder) names() []string {
 }
 
 func TestWatchDeliversInOrderOnTheLoop(t *testing.T) {
-	f := newFakeServer(t)
+	forEachServer(t, testWatchDeliversInOrderOnTheLoop)
+}
+
+func testWatchDeliversInOrderOnTheLoop(t *testing.T, f *fakeServer) {
 	c, l := f.client(t, nil)
 	ctx := context.Background()
 	_, rv, err := c.List(ctx, api.Pods, "default", metav1.ListOptions{})
@@ -336,8 +342,14 @@ func TestWatchDeliversInOrderOnTheLoop(t *testing.T) {
 }
 
 func TestWatchTooOldResourceVersionFailsAtOnce(t *testing.T) {
-	f := newFakeServer(t)
-	c, _ := f.client(t, nil)
+	forEachServer(t, testWatchTooOldResourceVersionFailsAtOnce)
+}
+
+// A resourceVersion older than the server's window is a 410: either the
+// answer to the watch request (the fake, like the in-process server) or,
+// as kube-apiserver sends it, an ERROR event first on the stream.
+func testWatchTooOldResourceVersionFailsAtOnce(t *testing.T, f *fakeServer) {
+	c, l := f.client(t, nil)
 	ctx := context.Background()
 	_, rv, _ := c.List(ctx, api.Pods, "default", metav1.ListOptions{})
 	for i := 0; i < 60; i++ { // the fake's window is 50 events
@@ -345,9 +357,64 @@ func TestWatchTooOldResourceVersionFailsAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := c.Watch(ctx, api.Pods, "default", metav1.ListOptions{ResourceVersion: rv}, func(api.WatchEvent) {})
-	if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
-		t.Fatalf("watch from an expired rv: %v, want 410", err)
+	rec := &recorder{}
+	var err error
+	l.Do(func() { _, err = c.Watch(ctx, api.Pods, "default", metav1.ListOptions{ResourceVersion: rv}, rec.fn) })
+	if err != nil {
+		if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
+			t.Fatalf("watch from an expired rv: %v, want 410", err)
+		}
+		return
+	}
+	eventually(t, l, "an event", func() bool { return len(rec.evs) > 0 })
+	l.Do(func() {
+		st, ok := rec.evs[0].Object.(*metav1.Status)
+		if rec.evs[0].Type != api.WatchError || !ok || st.Code != 410 {
+			t.Fatalf("first event %s %+v, want ERROR 410", rec.evs[0].Type, rec.evs[0].Object)
+		}
+	})
+}
+
+// Streams the server ends itself (timeoutSeconds) are resumed without a
+// gap or a repeat.
+func TestWatchResumesAfterServerTimeout(t *testing.T) {
+	forEachServer(t, testWatchResumesAfterServerTimeout)
+}
+
+func testWatchResumesAfterServerTimeout(t *testing.T, f *fakeServer) {
+	c, l := f.client(t, func(c *Config) { c.WatchTimeout = func() time.Duration { return time.Second } })
+	ctx := context.Background()
+	_, rv, _ := c.List(ctx, api.Pods, "default", metav1.ListOptions{})
+	rec := &recorder{}
+	l.Do(func() {
+		if _, err := c.Watch(ctx, api.Pods, "default", metav1.ListOptions{ResourceVersion: rv}, rec.fn); err != nil {
+			t.Error(err)
+		}
+	})
+	var want []string
+	end := time.Now().Add(2500 * time.Millisecond) // spans at least two server timeouts
+	for i := 0; time.Now().Before(end); i++ {
+		name := fmt.Sprintf("p%03d", i)
+		if _, err := c.Create(ctx, pod(name, ""), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, "ADDED "+name)
+		time.Sleep(20 * time.Millisecond) // pacing the writes, not waiting for a condition
+	}
+	eventually(t, l, "every event", func() bool { return len(rec.evs) >= len(want) })
+	l.Do(func() {
+		if got := strings.Join(rec.names(), ","); got != strings.Join(want, ",") {
+			t.Fatalf("events across re-watches:\n got %s\nwant %s", got, strings.Join(want, ","))
+		}
+	})
+	n := 0
+	for _, r := range f.log() {
+		if strings.Contains(r, "watch=true") {
+			n++
+		}
+	}
+	if n < 3 {
+		t.Fatalf("%d watch requests, want the stream re-established at least twice", n)
 	}
 }
 

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/drydock-sim/drydock/core/apiserver"
 	"github.com/drydock-sim/drydock/core/client"
 	"github.com/drydock-sim/drydock/core/controllers/nodeipam"
@@ -363,7 +365,13 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		ClusterCIDR: s.cfg.ClusterCIDR,
 		ServiceCIDR: s.cfg.ServiceCIDR,
 		OnError: func(component string, err error) {
-			s.log.Debug("control plane", "component", component, "err", err)
+			// Conflicts and races with deletions are routine for
+			// level-based controllers: they retry.
+			lvl := slog.LevelWarn
+			if apierrors.IsConflict(err) || apierrors.IsNotFound(err) || apierrors.IsAlreadyExists(err) {
+				lvl = slog.LevelDebug
+			}
+			s.log.Log(context.Background(), lvl, "control plane", "component", component, "err", err)
 		},
 	})
 	cpCtx, stopCP := context.WithCancel(ctx)
