@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"reflect"
 	"strconv"
@@ -481,5 +482,82 @@ func TestEmbeddedPorts(t *testing.T) {
 	dialCheckTimeout = time.Second
 	if _, err := Dial([]string{"127.0.0.1:1"}, nil); err == nil {
 		t.Fatal("Dial of a closed port succeeded")
+	}
+}
+
+// TestWatchSurvivesEtcdRestart: etcd going away and coming back (same data,
+// same address) does not lose or repeat events of an open watch: the client
+// reconnects and resumes after the last revision delivered.
+func TestWatchSurvivesEtcdRestart(t *testing.T) {
+	dir := t.TempDir()
+	port, err := pickPort(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := StartEmbedded(dir, WithClientPort(port), WithUnsafeNoFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := Dial(e.Endpoints(), nil) // outlives e, whose Close closes only its own client
+	if err != nil {
+		e.Close()
+		t.Fatal(err)
+	}
+	reported := make(chan error, 1)
+	s := newTestStoreWith(t, cli, func(_ string, err error) { reported <- err })
+	rec := &events{}
+	cancel, err := s.Watch("/cm/", 0, rec.fn)
+	if err != nil {
+		e.Close()
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		s.Close()
+		cli.Close()
+	}()
+	a, err := s.Create("/cm/a", cm("a", "1"))
+	if err != nil {
+		e.Close()
+		t.Fatal(err)
+	}
+	rec.wait(t, a)
+	// etcd's graceful stop waits (about 7 s) for our client's open watch
+	// stream before it closes it: that is the outage.
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e, err = StartEmbedded(dir, WithClientPort(port), WithUnsafeNoFsync())
+	if err != nil {
+		t.Fatalf("restart on port %d: %v", port, err)
+	}
+	// Runs after (LIFO) the store's and the client's cleanups, so etcd has
+	// no open stream to wait for.
+	t.Cleanup(func() { e.Close() })
+	// Write through the restarted etcd's own client: ours may still be
+	// reconnecting.
+	s2, err := New(Config{Client: e.Client(), Prefix: s.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	b, err := s2.Create("/cm/b", cm("b", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, d, err := s2.Delete("/cm/a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := rec.wait(t, d)
+	want := []storeSummary{{store.Added, "/cm/a", a}, {store.Added, "/cm/b", b}, {store.Deleted, "/cm/a", d}}
+	if got := summarizeStore(evs); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events across the restart: %v, want %v", got, want)
+	}
+	select {
+	case err := <-reported:
+		t.Fatalf("watch error: %v", err)
+	default:
 	}
 }
