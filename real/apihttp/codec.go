@@ -2,6 +2,7 @@ package apihttp
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -232,11 +233,33 @@ type output struct {
 	as string
 	// asVersion: the meta.k8s.io version asked for with as (v1 or v1beta1).
 	asVersion string
+	// gzip: the client accepts gzip; large bodies are compressed, as
+	// kube-apiserver's APIResponseCompression does.
+	gzip bool
+}
+
+// gzipThreshold is the body size from which responses are compressed
+// (kube-apiserver's 128 KiB).
+const gzipThreshold = 128 << 10
+
+func acceptsGzip(req *http.Request) bool {
+	for _, enc := range strings.Split(req.Header.Get("Accept-Encoding"), ",") {
+		if e, _, _ := strings.Cut(strings.TrimSpace(enc), ";"); e == "gzip" {
+			return true
+		}
+	}
+	return false
 }
 
 // negotiate picks the response rendering from the Accept header, in the
 // client's order of preference. list: the request returns a list.
 func (h *handler) negotiate(req *http.Request, list bool) (output, error) {
+	out, err := h.negotiateType(req, list)
+	out.gzip = acceptsGzip(req)
+	return out, err
+}
+
+func (h *handler) negotiateType(req *http.Request, list bool) (output, error) {
 	accept := req.Header.Get("Accept")
 	if strings.TrimSpace(accept) == "" {
 		return output{}, nil
@@ -340,10 +363,7 @@ func protobufBody(v any) ([]byte, bool) {
 func writeObject(w http.ResponseWriter, code int, v any, out output) {
 	if out.proto && out.as == "" {
 		if data, ok := protobufBody(v); ok {
-			w.Header().Set("Content-Type", mediaProtobuf)
-			w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-			w.WriteHeader(code)
-			_, _ = w.Write(data)
+			writeBody(w, code, mediaProtobuf, data, out.gzip)
 			return
 		}
 	}
@@ -362,10 +382,24 @@ func writeObject(w http.ResponseWriter, code int, v any, out output) {
 		writeError(w, nil, apierrors.NewInternalError(err))
 		return
 	}
+	writeBody(w, code, ct, append(data, '\n'), out.gzip)
+}
+
+// writeBody writes a response body, gzipped when allowed and large.
+func writeBody(w http.ResponseWriter, code int, ct string, data []byte, gz bool) {
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)+1))
+	if gz && len(data) >= gzipThreshold {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if _, err := zw.Write(data); err == nil && zw.Close() == nil {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Add("Vary", "Accept-Encoding")
+			data = buf.Bytes()
+		}
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(code)
-	_, _ = w.Write(append(data, '\n'))
+	_, _ = w.Write(data)
 }
 
 // statusOf turns any error into a Kubernetes Status with kind and apiVersion

@@ -1,6 +1,8 @@
 package apihttp_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -494,5 +496,33 @@ func TestBodyLimit(t *testing.T) {
 	r := e.do("POST", "/api/v1/namespaces/default/pods", mustJSON(t, p))
 	if r.code != 413 || r.status(t).Reason != metav1.StatusReasonRequestEntityTooLarge {
 		t.Fatalf("%d %s", r.code, r.body)
+	}
+}
+
+func TestGzipLargeResponses(t *testing.T) {
+	e := newEnv(t, apihttp.Config{}, 0)
+	for i := 0; i < 300; i++ {
+		e.create(testPod(fmt.Sprintf("p%03d", i)))
+	}
+	// Small bodies stay plain even when gzip is accepted.
+	r := e.do("GET", "/api/v1/namespaces/default/pods/p000", "", "Accept-Encoding", "gzip")
+	if r.header.Get("Content-Encoding") != "" {
+		t.Errorf("small body compressed")
+	}
+	r = e.do("GET", "/api/v1/namespaces/default/pods", "", "Accept-Encoding", "gzip")
+	if r.code != 200 || r.header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("%d %v", r.code, r.header)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l corev1.PodList
+	if err := json.NewDecoder(zr).Decode(&l); err != nil || len(l.Items) != 300 {
+		t.Fatalf("%v %d", err, len(l.Items))
+	}
+	// Without Accept-Encoding: plain.
+	if r := e.do("GET", "/api/v1/namespaces/default/pods", "", "Accept-Encoding", "identity"); r.header.Get("Content-Encoding") != "" {
+		t.Error("compressed without gzip in Accept-Encoding")
 	}
 }
