@@ -78,6 +78,7 @@ type RequestLog struct {
 	Method     string
 	URI        string
 	RemoteAddr string
+	UserAgent  string
 	User       string // "" when authentication failed
 	// Verb, Resource, Subresource, Namespace, Name: set for resource requests.
 	Verb, APIGroup, Resource, Subresource, Namespace, Name string
@@ -140,7 +141,7 @@ func New(cfg Config) (http.Handler, error) {
 // authentication, then routing.
 func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rw := &responseWriter{ResponseWriter: w}
-	entry := RequestLog{Start: time.Now(), Method: req.Method, URI: req.RequestURI, RemoteAddr: req.RemoteAddr}
+	entry := RequestLog{Start: time.Now(), Method: req.Method, URI: req.RequestURI, RemoteAddr: req.RemoteAddr, UserAgent: req.UserAgent()}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {

@@ -453,7 +453,8 @@ func TestPanicRecoveryAndLog(t *testing.T) {
 	}
 	l := e.log[0]
 	if l.Code != 500 || !strings.Contains(l.Panic, "boom") || l.Verb != "get" || l.Resource != "pods" || l.Name != "p1" ||
-		l.Namespace != "default" || l.User != apihttp.AnonymousAdmin.Name || l.Method != "GET" {
+		l.Namespace != "default" || l.User != apihttp.AnonymousAdmin.Name || l.Method != "GET" || l.UserAgent != "Go-http-client/1.1" ||
+		l.URI != "/api/v1/namespaces/default/pods/p1" || l.Duration <= 0 {
 		t.Errorf("log entry %+v", l)
 	}
 }
