@@ -364,10 +364,16 @@ func (r *Runtime) watch(c *container, task client.Task, exitCh <-chan client.Exi
 	ctx, cancel := r.opCtx()
 	defer cancel()
 	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-		task.Delete(ctx, client.WithProcessKill)
+		if _, err := task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			r.cfg.Log.Warn("deleting the task of an exited container", "container", c.st.ID, "err", err)
+		}
 	}
-	logs.Close()
-	_ = r.recordExit(c, int32(code), at, reason, true)
+	if err := logs.Close(); err != nil {
+		r.cfg.Log.Warn("closing a container log", "container", c.st.ID, "err", err)
+	}
+	if err := r.recordExit(c, int32(code), at, reason, true); err != nil {
+		r.cfg.Log.Warn("recording a container exit in containerd", "container", c.st.ID, "err", err)
+	}
 }
 
 // recordExit stores an exit in containerd and in memory, posts the exit
@@ -482,7 +488,11 @@ func (r *Runtime) stopContainer(id string, timeout time.Duration) error {
 		if c.killTimer != nil {
 			c.killTimer.Stop()
 		}
-		c.killTimer = time.AfterFunc(timeout, func() { _ = r.kill(c) })
+		c.killTimer = time.AfterFunc(timeout, func() {
+			if err := r.kill(c); err != nil {
+				r.cfg.Log.Warn("killing a container at the end of its grace period", "container", c.st.ID, "err", err)
+			}
+		})
 	}
 	exited := c.exited
 	r.mu.Unlock()

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -94,6 +95,9 @@ type Config struct {
 	// kubelet's --runtime-request-timeout does (default 2 minutes). A
 	// StopContainer waits past it for its grace period.
 	RequestTimeout time.Duration
+	// Log receives warnings the runtime handles itself (records it cannot
+	// read, clean-up that failed). Default slog.Default().
+	Log *slog.Logger
 }
 
 // Runtime is a cri.Runtime over containerd. Use New; Close when done.
@@ -151,6 +155,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	def(&cfg.Snapshotter, DefaultSnapshotter)
 	def(&cfg.HostResolvConf, DefaultResolvConf)
 	def(&cfg.ClusterDomain, "cluster.local")
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 2 * time.Minute
 	}
@@ -267,12 +274,19 @@ func withMeta(v any) client.NewContainerOpts {
 	}
 }
 
+// errBadRecord: a containerd container labelled as the runtime's lacks or
+// garbles the runtime's metadata.
+var errBadRecord = errors.New("unreadable runtime record")
+
 func readMeta(info containers.Container, v any) error {
 	a, ok := info.Extensions[extMeta]
 	if !ok {
-		return fmt.Errorf("containerd container %s has no %s extension", info.ID, extMeta)
+		return fmt.Errorf("%w: containerd container %s has no %s extension", errBadRecord, info.ID, extMeta)
 	}
-	return json.Unmarshal(a.GetValue(), v)
+	if err := json.Unmarshal(a.GetValue(), v); err != nil {
+		return fmt.Errorf("%w: containerd container %s: %v", errBadRecord, info.ID, err)
+	}
+	return nil
 }
 
 func fmtTime(t time.Time) string {
@@ -317,6 +331,10 @@ func (r *Runtime) recover(ctx context.Context) error {
 		switch info.Labels[labelKind] {
 		case kindSandbox:
 			sb, err := r.loadSandbox(cctx, ctr, info)
+			if errors.Is(err, errBadRecord) {
+				r.cfg.Log.Warn("skipping a sandbox record the runtime cannot read", "id", info.ID, "err", err)
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -324,7 +342,8 @@ func (r *Runtime) recover(ctx context.Context) error {
 		case kindContainer:
 			c, err := r.loadContainer(ctr, info)
 			if err != nil {
-				return err
+				r.cfg.Log.Warn("skipping a container record the runtime cannot read", "id", info.ID, "err", err)
+				continue
 			}
 			r.containers[c.st.ID] = c
 			ctrs = append(ctrs, c)

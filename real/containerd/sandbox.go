@@ -51,8 +51,12 @@ func (r *Runtime) loadSandbox(ctx context.Context, ctr client.Container, info co
 		// The node rebooted: the namespace, and the pod's network, are
 		// gone. Tear down what the network keeps elsewhere (IPAM
 		// allocations on disk); the pod gets a new sandbox.
-		_ = r.cfg.Network.TearDown(ctx, sb.st.ID, sb.netns, &sb.cfg)
-		_ = removeNetns(sb.netns)
+		if err := r.cfg.Network.TearDown(ctx, sb.st.ID, sb.netns, &sb.cfg); err != nil {
+			r.cfg.Log.Warn("tearing down the network of a sandbox lost in a reboot", "sandbox", sb.st.ID, "err", err)
+		}
+		if err := removeNetns(sb.netns); err != nil {
+			r.cfg.Log.Warn("removing a stale netns mount point", "sandbox", sb.st.ID, "err", err)
+		}
 		sb.st.State = cri.SandboxNotReady
 		if _, err := ctr.SetLabels(ctx, map[string]string{labelState: string(cri.SandboxNotReady)}); err != nil {
 			return nil, err
@@ -82,8 +86,12 @@ func (r *Runtime) runSandbox(cfg *cri.SandboxConfig) (_ *cri.SandboxStatus, err 
 	}
 	defer func() {
 		if err != nil {
-			_ = r.cfg.Network.TearDown(context.WithoutCancel(ctx), id, nsPath, cfg)
-			_ = removeNetns(nsPath)
+			if terr := r.cfg.Network.TearDown(context.WithoutCancel(ctx), id, nsPath, cfg); terr != nil {
+				r.cfg.Log.Warn("tearing down the network of a sandbox that failed to start", "sandbox", id, "err", terr)
+			}
+			if nerr := removeNetns(nsPath); nerr != nil {
+				r.cfg.Log.Warn("removing the netns of a sandbox that failed to start", "sandbox", id, "err", nerr)
+			}
 			removeAllQuiet(r.sandboxDir(id))
 		}
 	}()
