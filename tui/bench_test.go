@@ -62,7 +62,7 @@ timeline:
 // them is reported as sim-ms/frame.
 func BenchmarkDashboardFrame(b *testing.B) {
 	const frame = 50 * time.Millisecond
-	sc := bigScenario(b, 1000, 3000, "20m")
+	sc := bigScenario(b, 1000, 3000, "1h")
 	src, err := sim.NewFeed(sc, sim.FeedOptions{Speed: feed.MaxSpeed})
 	if err != nil {
 		b.Fatal(err)

@@ -287,3 +287,24 @@ func TestRestartResetsState(t *testing.T) {
 		t.Fatalf("after restart: %d recoveries, seed %d, %d log lines", len(h.m.St.Recoveries), h.m.St.Status.Seed, len(h.m.St.Log))
 	}
 }
+
+// At 1,000 nodes the map pages (with its position) and the grid shows every
+// node at once; both are readable at 100x30.
+func TestThousandNodesGolden(t *testing.T) {
+	sc := bigScenario(t, 1000, 300, "15m")
+	for _, tc := range []struct {
+		name string
+		keys []string
+	}{
+		{"nodes-1000-list", []string{"l", "l", "j"}},
+		{"nodes-1000-grid", []string{"a", "G"}},
+		{"nodes-1000-filtered", []string{"/NotReady", "enter"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, sc, 100, 30)
+			h.jump("3m")
+			h.keys(tc.keys...)
+			golden(t, tc.name, h.m.View())
+		})
+	}
+}

@@ -186,8 +186,46 @@ func (s *State) change(c feed.Change) {
 	}
 }
 
+// naturalLess orders names with their numbers by value: node-2 < node-10.
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digits(a), digits(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			if da != db {
+				return da < db
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+func searchNatural(xs []string, x string) int {
+	return sort.Search(len(xs), func(i int) bool { return !naturalLess(xs[i], x) })
+}
+
 func insertSorted(xs []string, x string) []string {
-	i := sort.SearchStrings(xs, x)
+	i := searchNatural(xs, x)
 	if i < len(xs) && xs[i] == x {
 		return xs
 	}
@@ -198,7 +236,7 @@ func insertSorted(xs []string, x string) []string {
 }
 
 func removeSorted(xs []string, x string) []string {
-	i := sort.SearchStrings(xs, x)
+	i := searchNatural(xs, x)
 	if i < len(xs) && xs[i] == x {
 		return append(xs[:i], xs[i+1:]...)
 	}
@@ -353,7 +391,7 @@ func (s *State) mark(m feed.Mark) {
 	s.markForRecovery(m)
 }
 
-// NodeNames is every node name, sorted.
+// NodeNames is every node name, in natural order (node-2 before node-10).
 func (s *State) NodeNames() []string { return s.nodeNames }
 
 // PodsOn lists the pods bound to node, sorted by key.
@@ -363,7 +401,7 @@ func (s *State) PodsOn(node string) []*corev1.Pod {
 	for k := range set {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	sort.Slice(keys, func(i, j int) bool { return naturalLess(keys[i], keys[j]) })
 	out := make([]*corev1.Pod, len(keys))
 	for i, k := range keys {
 		out[i] = s.Pods[k].Pod
@@ -554,16 +592,24 @@ type NodeUsage struct {
 	Pods             []*corev1.Pod
 }
 
-// Usage sums the requests of the node's non-terminal pods.
+// Usage sums the requests of the node's non-terminal pods and lists them.
 func (s *State) Usage(n *corev1.Node) NodeUsage {
-	u := NodeUsage{Pods: s.PodsOn(n.Name)}
+	u := s.usage(n)
+	u.Pods = s.PodsOn(n.Name)
+	return u
+}
+
+// usage sums the requests without listing the pods (the grid needs no list).
+func (s *State) usage(n *corev1.Node) NodeUsage {
+	var u NodeUsage
 	alloc := n.Status.Allocatable
 	if alloc == nil {
 		alloc = n.Status.Capacity
 	}
 	u.CPUAlloc = qty(alloc, corev1.ResourceCPU, true)
 	u.MemAlloc = qty(alloc, corev1.ResourceMemory, false)
-	for _, p := range u.Pods {
+	for k := range s.podsByNode[n.Name] {
+		p := s.Pods[k].Pod
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}

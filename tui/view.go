@@ -501,7 +501,7 @@ func (m *Model) nodeGrid(height int) []string {
 			n := st.Nodes[keys[i]]
 			g := "■"
 			stl := m.sty.ok
-			u := st.Usage(n)
+			u := st.usage(n)
 			if u.CPUAlloc > 0 && float64(u.CPUReq)/float64(u.CPUAlloc) >= 0.9 {
 				stl = m.sty.bad
 			} else if u.CPUAlloc > 0 && float64(u.CPUReq)/float64(u.CPUAlloc) >= 0.7 {
