@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -78,43 +79,21 @@ func StartEmbedded(dir string, opts ...Option) (*Embedded, error) {
 	if dir == "" {
 		return nil, errors.New("etcdstore: embedded etcd: empty data dir")
 	}
-	clientPort, err := pickPort(o.clientPort)
-	if err != nil {
-		return nil, fmt.Errorf("etcdstore: embedded etcd client port: %w", err)
-	}
-	peerPort, err := pickPort(o.peerPort)
-	if err != nil {
-		return nil, fmt.Errorf("etcdstore: embedded etcd peer port: %w", err)
-	}
-	clientURL := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPort))}
-	peerURL := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peerPort))}
-
-	cfg := embed.NewConfig()
-	cfg.Name = "drydock"
-	cfg.Dir = dir
-	cfg.ListenClientUrls = []url.URL{clientURL}
-	cfg.AdvertiseClientUrls = []url.URL{clientURL}
-	cfg.ListenPeerUrls = []url.URL{peerURL}
-	cfg.AdvertisePeerUrls = []url.URL{peerURL}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	cfg.InitialClusterToken = "drydock"
 	lvl, err := zapcore.ParseLevel(o.logLevel)
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: embedded etcd log level %q: %w", o.logLevel, err)
 	}
 	closing := &atomic.Bool{}
-	cfg.Logger = "zap"
-	cfg.LogLevel = o.logLevel
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newEtcdLogger(lvl, closing))
-	cfg.UnsafeNoFsync = o.noFsync
-	if o.quotaBytes > 0 {
-		cfg.QuotaBackendBytes = o.quotaBytes
+	var e *embed.Etcd
+	// A free port found by pickPort can be taken by someone else before
+	// etcd binds it: try again with new ones.
+	for attempt := 1; ; attempt++ {
+		e, err = startEtcd(dir, o, lvl, closing)
+		random := o.clientPort == 0 || o.peerPort == 0
+		if err == nil || !random || attempt == 3 || !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
 	}
-	// Compaction is the store user's business (store.Store.Compact): etcd's
-	// own periodic compactor stays off, as in kube-apiserver setups.
-	cfg.AutoCompactionRetention = "0"
-
-	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("etcdstore: start embedded etcd in %s: %w", dir, err)
 	}
@@ -138,6 +117,41 @@ func StartEmbedded(dir string, opts ...Option) (*Embedded, error) {
 		return nil, err
 	}
 	return &Embedded{etcd: e, client: cli, endpoint: endpoint, dir: dir, closing: closing}, nil
+}
+
+// startEtcd starts etcd on the configured or fresh free ports.
+func startEtcd(dir string, o embedOptions, lvl zapcore.Level, closing *atomic.Bool) (*embed.Etcd, error) {
+	clientPort, err := pickPort(o.clientPort)
+	if err != nil {
+		return nil, fmt.Errorf("client port: %w", err)
+	}
+	peerPort, err := pickPort(o.peerPort)
+	if err != nil {
+		return nil, fmt.Errorf("peer port: %w", err)
+	}
+	clientURL := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(clientPort))}
+	peerURL := url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peerPort))}
+
+	cfg := embed.NewConfig()
+	cfg.Name = "drydock"
+	cfg.Dir = dir
+	cfg.ListenClientUrls = []url.URL{clientURL}
+	cfg.AdvertiseClientUrls = []url.URL{clientURL}
+	cfg.ListenPeerUrls = []url.URL{peerURL}
+	cfg.AdvertisePeerUrls = []url.URL{peerURL}
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.InitialClusterToken = "drydock"
+	cfg.Logger = "zap"
+	cfg.LogLevel = o.logLevel
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newEtcdLogger(lvl, closing))
+	cfg.UnsafeNoFsync = o.noFsync
+	if o.quotaBytes > 0 {
+		cfg.QuotaBackendBytes = o.quotaBytes
+	}
+	// Compaction is the store user's business (store.Store.Compact): etcd's
+	// own periodic compactor stays off, as in kube-apiserver setups.
+	cfg.AutoCompactionRetention = "0"
+	return embed.StartEtcd(cfg)
 }
 
 // pickPort returns port, or a free loopback port if it is 0. etcd needs the

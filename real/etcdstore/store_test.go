@@ -2,13 +2,16 @@ package etcdstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -559,5 +562,25 @@ func TestWatchSurvivesEtcdRestart(t *testing.T) {
 	case err := <-reported:
 		t.Fatalf("watch error: %v", err)
 	default:
+	}
+}
+
+// TestEmbeddedPortInUse: a given port that is taken is an error naming it
+// (and recognisable as "address in use", which StartEmbedded retries with
+// fresh ports when it chose them itself).
+func TestEmbeddedPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	e, err := StartEmbedded(t.TempDir(), WithClientPort(port), WithUnsafeNoFsync())
+	if err == nil {
+		e.Close()
+		t.Fatalf("StartEmbedded on a taken port %d succeeded", port)
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), strconv.Itoa(port)) {
+		t.Fatalf("error %q: want EADDRINUSE naming port %d", err, port)
 	}
 }
