@@ -164,6 +164,8 @@ func notFoundPath() error {
 	return apierrors.NewGenericServerResponse(http.StatusNotFound, "", schema.GroupResource{}, "", "", 0, false)
 }
 
+// methodNotAllowed is kube-apiserver's answer for a method a path does not
+// serve.
 func methodNotAllowed(method string) error {
-	return apierrors.NewMethodNotSupported(schema.GroupResource{}, method)
+	return apierrors.NewGenericServerResponse(http.StatusMethodNotAllowed, method, schema.GroupResource{}, "", "", 0, false)
 }

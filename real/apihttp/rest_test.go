@@ -169,7 +169,8 @@ func TestREST(t *testing.T) {
 		{name: "delete missing", method: "DELETE", path: "/api/v1/namespaces/default/pods/nope", code: 404},
 		{name: "deletecollection", method: "DELETE", path: "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb", code: 200,
 			contains: []string{`"kind":"PodList"`, `"name":"p1"`}},
-		{name: "method not allowed", method: "POST", path: "/api/v1/namespaces/default/pods/p1", body: "{}", code: 405},
+		{name: "method not allowed", method: "POST", path: "/api/v1/namespaces/default/pods/p1", body: "{}", code: 405,
+			reason: metav1.StatusReasonMethodNotAllowed, contains: []string{"the server does not allow this method on the requested resource"}},
 
 		{name: "scale get", method: "GET", path: "/apis/apps/v1/namespaces/default/deployments/web/scale", code: 200,
 			contains: []string{`"kind":"Scale"`, `"apiVersion":"autoscaling/v1"`, `"replicas":2`, `"selector":"app=web"`}},
