@@ -127,8 +127,3 @@ func (d *ctrd) killTasks(ctx context.Context, ns string) (int, error) {
 	}
 	return n, nil
 }
-
-// namespaces lists containerd's namespaces.
-func (d *ctrd) namespaces(ctx context.Context) ([]string, error) {
-	return d.c.NamespaceService().List(ctx)
-}

@@ -20,11 +20,30 @@ import (
 // detail cond gave. It returns that detail on success.
 func eventually(t *testing.T, what string, timeout, every time.Duration, cond func() (bool, string)) string {
 	t.Helper()
-	detail, err := poll(timeout, every, cond)
+	detail, err := poll(capTimeout(t, timeout), every, cond)
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	return detail
+}
+
+// cleanupMargin is the time kept before the test binary's deadline (go
+// test -timeout) for the cleanups: a test killed by the timeout panic runs
+// none, and would leave namespaces, links and containers behind.
+const cleanupMargin = 60 * time.Second
+
+// capTimeout shortens timeout so that waiting ends cleanupMargin before
+// the test's deadline.
+func capTimeout(t *testing.T, timeout time.Duration) time.Duration {
+	if dl, ok := t.Deadline(); ok {
+		if left := time.Until(dl) - cleanupMargin; left < timeout {
+			if left < 0 {
+				left = 0
+			}
+			return left
+		}
+	}
+	return timeout
 }
 
 // poll is eventually without the test: it returns an error naming the last

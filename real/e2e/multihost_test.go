@@ -92,7 +92,7 @@ func buildDrydock(t *testing.T, dir string) string {
 	}
 	bin := filepath.Join(dir, "drydock")
 	start := time.Now()
-	out, err := cmdOutput(context.Background(), 8*time.Minute, nil,
+	out, err := cmdOutput(context.Background(), capTimeout(t, 8*time.Minute), nil,
 		"go", "build", "-o", bin, "github.com/drydock-sim/drydock/cmd/drydock")
 	if err != nil {
 		t.Fatalf("build drydock: %v\n%s", err, out)
@@ -767,12 +767,14 @@ func (c *cluster) checkProbes(results []probeResult, killedAt, removedAt time.Ti
 	t.Helper()
 	var ok, failed, afterKillOK int
 	var failures []string
+	var lastFail time.Time
 	byAnswer := map[string]int{}
 	var lastOK time.Time
 	maxGap := time.Duration(0)
 	for _, r := range results {
 		if r.Err != nil {
 			failed++
+			lastFail = r.At
 			msg := r.Err.Error()
 			if len(failures) < 3 || failed%50 == 0 {
 				failures = append(failures, fmt.Sprintf("+%s: %s", r.At.Sub(killedAt).Round(time.Millisecond), msg))
@@ -804,6 +806,11 @@ func (c *cluster) checkProbes(results []probeResult, killedAt, removedAt time.Ti
 			}
 		}
 		lastOK = r.At
+	}
+	if lastFail.IsZero() {
+		t.Logf("no request failed")
+	} else {
+		t.Logf("last failure %s after the endpoint's removal was seen (negative: before)", lastFail.Sub(removedAt).Round(time.Millisecond))
 	}
 	t.Logf("prober: %d requests, %d answered (%v), %d failed; %d answered after the kill; longest gap between answers after the kill %s; endpoint removed %s after the kill",
 		len(results), ok, byAnswer, failed, afterKillOK, maxGap.Round(time.Millisecond), removedAt.Sub(killedAt).Round(time.Millisecond))
