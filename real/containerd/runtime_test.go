@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -658,5 +660,21 @@ func TestLogRotation(t *testing.T) {
 	}
 	if !strings.HasPrefix(last, "line 199 ") {
 		t.Errorf("last record %q, want line 199", last)
+	}
+}
+
+// TestUnreadableRecordSkipped: a containerd container that carries the
+// runtime's kind label but not its metadata does not stop the runtime.
+func TestUnreadableRecordSkipped(t *testing.T) {
+	f := newFixture(t)
+	ctx := namespaces.WithNamespace(context.Background(), f.ns)
+	if _, err := f.c.NewContainer(ctx, "stray", client.WithRuntime("io.containerd.runc.v2", nil),
+		client.WithSpec(&oci.Spec{}), client.WithContainerLabels(map[string]string{"drydock.io/kind": "container"})); err != nil {
+		t.Fatal(err)
+	}
+	rt := f.newRuntime(t)
+	list, err := await(t, f.loop, "ListContainers", func(done func([]*cri.ContainerStatus, error)) { rt.ListContainers(done) })
+	if err != nil || len(list) != 0 {
+		t.Errorf("ListContainers = %+v, %v; want none", list, err)
 	}
 }
