@@ -174,50 +174,15 @@ func TestNodeAgentRunsPods(t *testing.T) {
 	cfg := Config{Server: srv.URL(), Token: srv.BootstrapToken(), Name: nodeName, DataDir: t.TempDir(),
 		CACertHashes: []string{srv.CACertHash()}, ContainerdNamespace: ctrNS, LogRoot: logRoot,
 		CleanupOnExit: true, Bridge: "dd" + tag}
-	cfgJSON, _ := json.Marshal(cfg)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentLog := filepath.Join(t.TempDir(), "agent.log")
-	lf, err := os.Create(agentLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lf.Close()
-	// nsenter, not `ip netns exec`: the latter gives the agent a mount
-	// namespace of its own, hiding the sandbox netns bind mounts it makes
-	// from containerd.
-	cmd := exec.Command("nsenter", "--net="+ns.Path, "--", exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), agentEnv+"="+string(cfgJSON))
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	agentDone := make(chan error, 1)
-	go func() { agentDone <- cmd.Wait() }()
-	agentLogText := func() string { b, _ := os.ReadFile(agentLog); return string(b) }
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck
-			<-agentDone
-		}
-		// Whatever a failed run left in the namespace goes with it; the
-		// host's own rules were never touched.
-		if t.Failed() {
-			t.Logf("agent log:\n%s", agentLogText())
-		}
-	})
+	agent := startAgent(t, ns, cfg)
+	agentDone := agent.done
 
 	// The node registers, becomes Ready and gets a pod CIDR.
 	var podCIDR string
 	waitFor(t, "node Ready with a pod CIDR", 90*time.Second, func() (bool, string) {
 		select {
-		case err := <-agentDone:
-			stopped = true
-			t.Fatalf("agent exited: %v\n%s", err, agentLogText())
+		case <-agentDone:
+			t.Fatalf("agent exited: %v", agent.err)
 		default:
 		}
 		n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
@@ -286,6 +251,33 @@ func TestNodeAgentRunsPods(t *testing.T) {
 		return strings.Contains(out, s.Spec.ClusterIP+"/32"), out
 	})
 
+	// A restarted agent (stored credentials, no token) takes over the
+	// running pod: same container, no restart.
+	before, _ := cs.CoreV1().Pods("default").Get(ctx, "hello", metav1.GetOptions{})
+	if err := agent.stop(); err != nil {
+		t.Fatalf("agent exit: %v", err)
+	}
+	cfg.Token = ""
+	agent = startAgent(t, ns, cfg)
+	waitFor(t, "restarted agent renews its lease", 60*time.Second, func() (bool, string) {
+		l, err := cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return strings.Contains(agent.log(), "using stored credentials") && l.Spec.RenewTime.After(time.Now().Add(-2*time.Second)), ""
+	})
+	waitFor(t, "service rules again", 30*time.Second, func() (bool, string) {
+		s, _ := cs.CoreV1().Services("default").Get(ctx, "hello", metav1.GetOptions{})
+		out, _ := ns.Exec("iptables-save", "-t", "nat")
+		return strings.Contains(out, s.Spec.ClusterIP+"/32"), out
+	})
+	after, _ := cs.CoreV1().Pods("default").Get(ctx, "hello", metav1.GetOptions{})
+	if after.Status.Phase != corev1.PodRunning || len(after.Status.ContainerStatuses) != 1 ||
+		after.Status.ContainerStatuses[0].ContainerID != before.Status.ContainerStatuses[0].ContainerID ||
+		after.Status.ContainerStatuses[0].RestartCount != 0 {
+		t.Fatalf("pod after the agent restart: %+v\nbefore: %+v", after.Status, before.Status)
+	}
+
 	// Deleting the pod stops it and the kubelet removes the object.
 	if err := cs.CoreV1().Pods("default").Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -296,17 +288,8 @@ func TestNodeAgentRunsPods(t *testing.T) {
 	})
 
 	// SIGTERM: a clean exit that removes the proxy chains.
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-agentDone:
-		stopped = true
-		if err != nil {
-			t.Fatalf("agent exit: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("agent did not exit on SIGTERM")
+	if err := agent.stop(); err != nil {
+		t.Fatalf("agent exit: %v", err)
 	}
 	out, _ := ns.Exec("iptables-save")
 	if strings.Contains(out, "DRYDOCK-SERVICES") {
@@ -315,3 +298,69 @@ func TestNodeAgentRunsPods(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// agentProc is a node agent process (this test binary re-executed) in a
+// network namespace.
+type agentProc struct {
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{}
+	err     error
+}
+
+func startAgent(t *testing.T, ns *netnstest.NS, cfg Config) *agentProc {
+	t.Helper()
+	cfgJSON, _ := json.Marshal(cfg)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &agentProc{logPath: filepath.Join(t.TempDir(), "agent.log"), done: make(chan struct{})}
+	lf, err := os.Create(a.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// nsenter, not `ip netns exec`: the latter gives the agent a mount
+	// namespace of its own, hiding the sandbox netns bind mounts it makes
+	// from containerd.
+	a.cmd = exec.Command("nsenter", "--net="+ns.Path, "--", exe, "-test.run=^$")
+	a.cmd.Env = append(os.Environ(), agentEnv+"="+string(cfgJSON))
+	a.cmd.Stdout, a.cmd.Stderr = lf, lf
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := a.cmd.Start(); err != nil {
+		lf.Close()
+		t.Fatal(err)
+	}
+	go func() {
+		a.err = a.cmd.Wait()
+		lf.Close()
+		close(a.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-a.done:
+		default:
+			syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL) //nolint:errcheck
+			<-a.done
+		}
+		if t.Failed() {
+			t.Logf("agent log (%s):\n%s", a.logPath, a.log())
+		}
+	})
+	return a
+}
+
+func (a *agentProc) log() string { b, _ := os.ReadFile(a.logPath); return string(b) }
+
+// stop sends SIGTERM and waits for the exit.
+func (a *agentProc) stop() error {
+	if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-a.done:
+		return a.err
+	case <-time.After(60 * time.Second):
+		return fmt.Errorf("agent did not exit on SIGTERM")
+	}
+}
