@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/drydock-sim/drydock/core/api"
@@ -31,6 +32,10 @@ var subresourceVerbs = map[string][]string{
 	"eviction": {"create"},
 	"log":      {"get"},
 }
+
+// unservedPodSubresources are Kubernetes pod subresources drydock does not
+// serve; asking for them gets a 404 that says so.
+var unservedPodSubresources = map[string]bool{"exec": true, "attach": true, "portforward": true, "proxy": true}
 
 // parseRequest returns the resource request a path names, nil (and no
 // error) for paths that are not resource paths (discovery, OpenAPI, ...), or
@@ -91,6 +96,11 @@ func parseRequest(req *http.Request) (*requestInfo, error) {
 		}
 	}
 	if info.sub != "" && (!r.HasSubresource(info.sub) || subresourceVerbs[info.sub] == nil) {
+		if r == api.Pods && unservedPodSubresources[info.sub] {
+			return nil, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusNotFound,
+				Reason: metav1.StatusReasonNotFound, Details: &metav1.StatusDetails{Name: info.name, Kind: "pods"},
+				Message: "pods/" + info.sub + " is not served by drydock: exec, attach, port-forward and proxy are not implemented"}}
+		}
 		return nil, notFoundPath()
 	}
 
