@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/moby/sys/signal"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/drydock-sim/drydock/core/cri"
@@ -54,6 +55,9 @@ type containerMeta struct {
 	CreatedAt   time.Time
 	LogPath     string
 	CgroupsPath string
+	// StopSignal is the image's STOPSIGNAL, sent instead of SIGTERM on a
+	// stop, as containerd's CRI does ("" for SIGTERM).
+	StopSignal string
 }
 
 func (c *container) status() *cri.ContainerStatus {
@@ -198,7 +202,8 @@ func (r *Runtime) createContainer(sandboxID string, cfg *cri.ContainerConfig) (s
 	logPath := filepath.Join(r.podLogDir(&sbLabels), cfg.Name, fmt.Sprintf("%d.log", cfg.Attempt))
 	now := time.Now()
 	meta := containerMeta{Name: cfg.Name, Attempt: cfg.Attempt, Image: cfg.Image, ImageRef: cfg.ImageRef,
-		Labels: cfg.Labels, Annotations: cfg.Annotations, CreatedAt: now, LogPath: logPath, CgroupsPath: cgroupsPath}
+		Labels: cfg.Labels, Annotations: cfg.Annotations, CreatedAt: now, LogPath: logPath, CgroupsPath: cgroupsPath,
+		StopSignal: ic.Config.StopSignal}
 	if meta.ImageRef == "" {
 		if d, err := img.Config(ctx); err == nil {
 			meta.ImageRef = d.Digest.String()
@@ -497,8 +502,16 @@ func (r *Runtime) stopContainer(id string, timeout time.Duration) error {
 	exited := c.exited
 	r.mu.Unlock()
 	if sendTerm {
+		sig := syscall.SIGTERM
+		if c.meta.StopSignal != "" {
+			if s, err := signal.ParseSignal(c.meta.StopSignal); err == nil {
+				sig = s
+			} else {
+				r.cfg.Log.Warn("image STOPSIGNAL not understood, sending SIGTERM", "container", id, "signal", c.meta.StopSignal)
+			}
+		}
 		ctx, cancel := r.opCtx()
-		err := task.Kill(ctx, syscall.SIGTERM)
+		err := task.Kill(ctx, sig)
 		cancel()
 		if err != nil && !errdefs.IsNotFound(err) && !errdefs.IsFailedPrecondition(err) {
 			return fmt.Errorf("stop container %s: %w", id, err)

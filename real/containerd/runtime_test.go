@@ -1,6 +1,7 @@
 package containerd_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -676,5 +678,52 @@ func TestUnreadableRecordSkipped(t *testing.T) {
 	list, err := await(t, f.loop, "ListContainers", func(done func([]*cri.ContainerStatus, error)) { rt.ListContainers(done) })
 	if err != nil || len(list) != 0 {
 		t.Errorf("ListContainers = %+v, %v; want none", list, err)
+	}
+}
+
+// TestImageConfig: the image's entrypoint, cmd, env, working dir and stop
+// signal combine with the pod spec as in Kubernetes.
+func TestImageConfig(t *testing.T) {
+	f := newFixture(t)
+	var buf bytes.Buffer
+	if err := images.WriteBusyboxImage(&buf, images.DefaultBusyboxPath, "example.com/variant:1", ocispec.ImageConfig{
+		Entrypoint: []string{"echo", "from-entrypoint"}, Cmd: []string{"default-cmd"}, Env: []string{"FOO=image", "BAR=image"},
+		WorkingDir: "/tmp", StopSignal: "SIGUSR1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := images.Import(context.Background(), f.c, f.ns, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		command, args []string
+		want          string
+	}{
+		{"image entrypoint and cmd", nil, nil, "from-entrypoint default-cmd"},
+		{"args replace cmd", nil, []string{"x", "y"}, "from-entrypoint x y"},
+		{"command replaces both", []string{"sh", "-c", `echo "$FOO $BAR $(pwd)"`}, nil, "pod image /tmp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sb, cc := podConfigs(tc.command...)
+			cc.Image, cc.Args = "example.com/variant:1", tc.args
+			cc.Env = []cri.KeyValue{{Key: "FOO", Value: "pod"}}
+			_, id := f.start(t, sb, cc)
+			f.waitExited(t, id)
+			path, _, _ := f.rt.LocateLog("default", sb.Name, "main", false)
+			data, _ := os.ReadFile(path)
+			rec, err := crilog.Parse(data)
+			if err != nil || string(rec.Content) != tc.want {
+				t.Errorf("output %q (%v), want %q", rec.Content, err, tc.want)
+			}
+		})
+	}
+	sb, cc := podConfigs("sh", "-c", "trap 'exit 42' USR1; trap '' TERM; while :; do sleep 1 & wait $!; done")
+	cc.Image = "example.com/variant:1"
+	_, id := f.start(t, sb, cc)
+	if err := await0(t, f.loop, "StopContainer", func(done func(error)) { f.rt.StopContainer(id, time.Minute, done) }); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.waitExited(t, id); st.ExitCode != 42 {
+		t.Errorf("stopped with exit code %d, want 42 from the image's STOPSIGNAL (SIGUSR1) handler", st.ExitCode)
 	}
 }

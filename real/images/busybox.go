@@ -62,6 +62,13 @@ func Applets(busyboxPath string) ([]string, error) {
 // directories; a config whose default command is ["sh"]; the index names the
 // image BusyboxRef.
 func WriteBusybox(w io.Writer, busyboxPath string) error {
+	return WriteBusyboxImage(w, busyboxPath, BusyboxRef, ocispec.ImageConfig{Cmd: []string{"sh"}})
+}
+
+// WriteBusyboxImage writes an image with the busybox layer under another
+// name and config (PATH is added to its Env when missing): variants for
+// tests, or images that run a script by default.
+func WriteBusyboxImage(w io.Writer, busyboxPath, ref string, config ocispec.ImageConfig) error {
 	bin, err := os.ReadFile(busyboxPath)
 	if err != nil {
 		return fmt.Errorf("busybox image: %w", err)
@@ -74,17 +81,21 @@ func WriteBusybox(w io.Writer, busyboxPath string) error {
 	if err != nil {
 		return fmt.Errorf("busybox image: %w", err)
 	}
+	hasPath := false
+	for _, e := range config.Env {
+		hasPath = hasPath || strings.HasPrefix(e, "PATH=")
+	}
+	if !hasPath {
+		config.Env = append([]string{imagePath}, config.Env...)
+	}
 	cfg := ocispec.Image{
 		Created:  &epoch,
 		Platform: ocispec.Platform{Architecture: runtime.GOARCH, OS: "linux"},
-		Config: ocispec.ImageConfig{
-			Env: []string{imagePath},
-			Cmd: []string{"sh"},
-		},
-		RootFS:  ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
-		History: []ocispec.History{{Created: &epoch, CreatedBy: "drydock: busybox from " + busyboxPath}},
+		Config:   config,
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
+		History:  []ocispec.History{{Created: &epoch, CreatedBy: "drydock: busybox from " + busyboxPath}},
 	}
-	return WriteLayout(w, BusyboxRef, cfg, [][]byte{layer})
+	return WriteLayout(w, ref, cfg, [][]byte{layer})
 }
 
 // BusyboxTarball returns the busybox image as an OCI layout tarball.
