@@ -584,3 +584,31 @@ func TestEmbeddedPortInUse(t *testing.T) {
 		t.Fatalf("error %q: want EADDRINUSE naming port %d", err, port)
 	}
 }
+
+// TestListPages: a List longer than a page reads every page at the first
+// page's revision, in key order.
+func TestListPages(t *testing.T) {
+	s, err := New(Config{Client: testEtcd.Client(), Prefix: newTestStore(t).prefix + "/paged", ListPageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	names := []string{"e", "a", "d", "b", "c"}
+	for _, n := range names {
+		if _, err := s.Create("/cm/"+n, cm(n, "1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Create("/cmx/z", cm("z", "1")) // next to the prefix, not under it
+	objs, rev, err := s.List("/cm/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.(*corev1.ConfigMap).Name)
+	}
+	if strings.Join(got, ",") != "a,b,c,d,e" || rev != s.Revision() {
+		t.Fatalf("List in pages of 2 = %v at %d, want a..e at %d", got, rev, s.Revision())
+	}
+}
