@@ -126,7 +126,6 @@ func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *reque
 			Message: text, Details: &metav1.StatusDetails{Name: pod.Name, Kind: "pods"}}}
 	}
 	w.Header().Set("Content-Type", "text/plain")
-	w.Header().Set("Transfer-Encoding", "chunked")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	if flusher != nil {
