@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+
 	"github.com/drydock-sim/drydock/real/auth"
+	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
+	"github.com/drydock-sim/drydock/real/images"
 	"github.com/drydock-sim/drydock/real/server"
 )
 
@@ -109,5 +114,37 @@ func TestTokenCreateListDelete(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, auth.TokensFile)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestImageImport(t *testing.T) {
+	c, ns := ctrtest.Namespace(t) // skips without root and containerd (fails under CI=true)
+	tarball, err := images.BusyboxTarball(images.DefaultBusyboxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "busybox.tar")
+	if err := os.WriteFile(path, tarball, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, "image", "import", "--containerd-namespace", ns, path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.HasPrefix(out, "imported "+images.BusyboxRef+" sha256:") {
+		t.Fatalf("output %q", out)
+	}
+	img, err := c.GetImage(namespaces.WithNamespace(context.Background(), ns), images.BusyboxRef)
+	if err != nil {
+		t.Fatalf("image not in containerd: %v", err)
+	}
+	if ok, err := img.IsUnpacked(namespaces.WithNamespace(context.Background(), ns), images.Snapshotter); err != nil || !ok {
+		t.Fatalf("image not unpacked: %v %v", ok, err)
+	}
+	// A file that is not an image tarball fails with exit 1 and names it.
+	bad := filepath.Join(t.TempDir(), "bad.tar")
+	os.WriteFile(bad, []byte("not a tarball"), 0o644) //nolint:errcheck
+	if code, _, stderr := runCLI(t, "image", "import", "--containerd-namespace", ns, bad); code != exitFailed || !strings.Contains(stderr, "bad.tar") {
+		t.Fatalf("bad tarball: exit %d %s", code, stderr)
 	}
 }
