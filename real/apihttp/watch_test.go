@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -395,5 +396,33 @@ func TestWatchProtobuf(t *testing.T) {
 	r = next()
 	if p, ok := r.obj.(*corev1.Pod); r.err != nil || r.t != watch.Added || !ok || p.Name != "p2" {
 		t.Fatalf("%v %s %#v", r.err, r.t, r.obj)
+	}
+}
+
+// TestWatchOverHTTP2 checks that events are flushed per event on HTTP/2
+// (real mode serves HTTPS, where Go negotiates HTTP/2).
+func TestWatchOverHTTP2(t *testing.T) {
+	e := newEnv(t, apihttp.Config{}, 0)
+	h2 := httptest.NewUnstartedServer(e.srv.Config.Handler)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	t.Cleanup(h2.Close)
+	e.srv = h2
+	w := e.watch("/api/v1/namespaces/default/pods?watch=true")
+	e.create(testPod("p1"))
+	if ev := w.next(); ev.Type != "ADDED" {
+		t.Fatal(ev.Type)
+	}
+	r := e.do("GET", "/api/v1/namespaces/default/pods/p1", "")
+	if r.code != 200 {
+		t.Fatal(r.code)
+	}
+	res, err := h2.Client().Get(h2.URL + "/api/v1/pods")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.ProtoMajor != 2 {
+		t.Fatalf("served over %s, want HTTP/2", res.Proto)
 	}
 }
