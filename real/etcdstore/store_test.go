@@ -611,4 +611,39 @@ func TestListPages(t *testing.T) {
 	if strings.Join(got, ",") != "a,b,c,d,e" || rev != s.Revision() {
 		t.Fatalf("List in pages of 2 = %v at %d, want a..e at %d", got, rev, s.Revision())
 	}
+
+	// With a writer updating the keys meanwhile, every page is still read
+	// at the first page's revision: nothing listed is newer than it.
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n := names[i%len(names)]
+			if _, err := s.Update("/cm/"+n, cm(n, strconv.Itoa(i)), 0); err != nil {
+				t.Errorf("Update: %v", err)
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for range 20 {
+		objs, rev, err := s.List("/cm/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(objs) != len(names) {
+			t.Fatalf("List returned %d objects", len(objs))
+		}
+		for _, o := range objs {
+			if r := mustRV(t, o.(*corev1.ConfigMap).ResourceVersion); r > rev {
+				t.Fatalf("List at %d returned %s at %d", rev, o.(*corev1.ConfigMap).Name, r)
+			}
+		}
+	}
 }
