@@ -46,8 +46,9 @@ type Config struct {
 	// Discovery serves /version, /api, /api/v1, /apis, /apis/{g}[/{v}] and
 	// /openapi/...; nil answers 404 there.
 	Discovery http.Handler
-	// Table renders Table responses (kubectl get). Nil: requests that accept
-	// a Table get the plain object or list, as for a server without tables.
+	// Table renders Table responses (kubectl get). Nil: no Tables; clients
+	// that also accept plain JSON (kubectl does) get the object or list,
+	// others 406.
 	Table TableFunc
 	// Extra mounts more handlers on exact paths or path prefixes (ending in
 	// "/"), served after authentication (UserFrom gives the user) but
