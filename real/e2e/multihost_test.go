@@ -20,6 +20,7 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/drydock-sim/drydock/real/auth"
 	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
@@ -194,7 +195,9 @@ func TestMultiHost(t *testing.T) {
 	c.work = t.TempDir()
 	c.bin = buildDrydock(t, c.work)
 	c.tl.add("built drydock")
-	c.tp = newTopology(t, 3, "10.231.9")
+	// A subnet of the run's own, so that a run killed before its cleanups
+	// cannot collide with this one.
+	c.tp = newTopology(t, 3, fmt.Sprintf("10.231.%d", 100+randomByte(t)%100))
 	c.d = newCtrd(t)
 	c.ns = "e2e-" + strings.TrimPrefix(c.tp.Bridge, "ddbr")
 	t.Cleanup(func() {
@@ -871,8 +874,18 @@ func (c *cluster) checkAuth() {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	// Errors are Kubernetes Status objects.
+	status := func(what, body string, code int32, reason metav1.StatusReason) {
+		t.Helper()
+		var st metav1.Status
+		if err := json.Unmarshal([]byte(body), &st); err != nil || st.Kind != "Status" || st.Code != code || st.Reason != reason {
+			t.Errorf("%s: body is not a Status with code %d and reason %s (%v):\n%s", what, code, reason, err, body)
+		}
+	}
 	if code, body := do(nil, "GET", "/api/v1/nodes", ""); code != http.StatusUnauthorized {
 		t.Errorf("GET /api/v1/nodes without credentials: %d, want 401\n%s", code, body)
+	} else {
+		status("401", body, 401, metav1.StatusReasonUnauthorized)
 	}
 	// The node's own credential, from its data dir.
 	certFile, keyFile := findFile(t, self.Dir, auth.NodeCertFile), findFile(t, self.Dir, auth.NodeKeyFile)
@@ -889,6 +902,8 @@ func (c *cluster) checkAuth() {
 	patch := `{"metadata":{"labels":{"e2e.drydock.io/patched-by":"` + self.Name + `"}}}`
 	if code, body := do(&cert, "PATCH", "/api/v1/nodes/"+other.Name, patch); code != http.StatusForbidden {
 		t.Errorf("%s patches node %s: %d, want 403\n%s", self.Name, other.Name, code, body)
+	} else {
+		status("403", body, 403, metav1.StatusReasonForbidden)
 	}
 	if code, body := do(&cert, "PATCH", "/api/v1/nodes/"+other.Name+"/status", `{"status":{"phase":"Running"}}`); code != http.StatusForbidden {
 		t.Errorf("%s patches the status of node %s: %d, want 403\n%s", self.Name, other.Name, code, body)
@@ -943,8 +958,14 @@ func (c *cluster) deleteWeb() {
 		}
 		return len(pods) == 0, fmt.Sprintf("%d left (%d on live nodes): %s", len(pods), left, podsSummary(pods))
 	})
-	if out := c.k.Must(t, "get", "endpoints", "-n", c.ns); strings.Contains(out, "web") {
-		t.Errorf("endpoints web still there:\n%s", out)
-	}
+	// The ReplicaSet goes by garbage collection, the Endpoints with their
+	// Service.
+	eventually(t, "ReplicaSet and Endpoints of web gone", 30*time.Second, 500*time.Millisecond, func() (bool, string) {
+		out, err := c.k.Run("get", "replicasets,endpoints", "-n", c.ns, "-o", "name")
+		if err != nil {
+			return false, err.Error()
+		}
+		return strings.TrimSpace(out) == "", out
+	})
 	c.tl.add("web pods gone")
 }

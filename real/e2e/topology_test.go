@@ -66,6 +66,15 @@ func randomTag(t *testing.T) string {
 	return hex.EncodeToString(b)
 }
 
+// randomByte is a random number in [0, 256).
+func randomByte(t *testing.T) int {
+	b := make([]byte, 1)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return int(b[0])
+}
+
 // run executes a command and fails the test with its output on error.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
