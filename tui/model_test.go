@@ -158,6 +158,19 @@ func TestViewsGolden(t *testing.T) {
 	}
 }
 
+// A rolling update in progress: the new ReplicaSet growing, the old one
+// shrinking.
+func TestRolloutGolden(t *testing.T) {
+	sc, err := scenario.Load("../scenarios/rolling-update.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, sc, 80, 24)
+	h.jump("1m4s")
+	h.keys("4")
+	golden(t, "deployments-rolling-update", h.m.View())
+}
+
 // Keys that act on the simulation reach the feed and show in the header.
 func TestControlKeys(t *testing.T) {
 	h := newHarness(t, loadScenario(t, nil), 80, 24)

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -640,9 +641,9 @@ func (m *Model) deploymentsList() *list {
 	}
 	sort.Strings(all)
 	keys := m.filtered(all, func(k string) string { return k })
-	nameW := min(max(m.w/4, 16), 30)
+	nameW := min(max(m.w/5, 14), 30)
 	return &list{
-		header: "  " + pad("NAMESPACE/NAME", nameW) + " " + pad("READY", 7) + " " + pad("UP-TO-DATE", 10) + " " + pad("AVAILABLE", 9) + " " + pad("ROLLOUT", 12) + " STATE",
+		header: "  " + pad("NAMESPACE/NAME", nameW) + " " + pad("READY", 7) + " " + pad("UPDATED", 7) + " " + pad("AVAIL", 5) + " " + pad("ROLLOUT", 12) + " STATE",
 		keys:   keys,
 		render: func(i int) string {
 			d := st.Deployments[keys[i]]
@@ -651,32 +652,52 @@ func (m *Model) deploymentsList() *list {
 				want = *d.Spec.Replicas
 			}
 			s := d.Status
-			return pad(keys[i], nameW) + " " + pad(fmt.Sprintf("%d/%d", s.ReadyReplicas, want), 7) + " " + pad(fmt.Sprint(s.UpdatedReplicas), 10) + " " +
-				pad(fmt.Sprint(s.AvailableReplicas), 9) + " " + m.bar(int64(min(s.UpdatedReplicas, s.AvailableReplicas)), int64(want), 7) + " " + m.rolloutState(d)
+			var newAvail int64
+			if rss := m.replicaSetsOf(d); len(rss) > 0 && rss[0].Annotations[revisionAnnotation] == d.Annotations[revisionAnnotation] {
+				newAvail = int64(rss[0].Status.AvailableReplicas)
+			}
+			return pad(keys[i], nameW) + " " + pad(fmt.Sprintf("%d/%d", s.ReadyReplicas, want), 7) + " " + pad(fmt.Sprint(s.UpdatedReplicas), 7) + " " +
+				pad(fmt.Sprint(s.AvailableReplicas), 5) + " " + m.bar(newAvail, int64(want), 7) + " " + m.rolloutState(d, newAvail)
 		},
 		after: func(k string) []string {
 			d := st.Deployments[k]
-			out := []string{m.sty.dim.Render(strings.Repeat("─", min(m.w, 80))), "replica sets of " + k + ":"}
-			var rss []*appsv1.ReplicaSet
-			for _, rs := range st.ReplicaSets {
-				if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == d.UID {
-					rss = append(rss, rs)
-				}
-			}
-			sort.Slice(rss, func(i, j int) bool { return rss[i].Name < rss[j].Name })
-			for _, rs := range rss {
+			out := []string{m.sty.dim.Render(strings.Repeat("─", min(m.w, 80))), "replica sets of " + k + " (newest first):"}
+			for _, rs := range m.replicaSetsOf(d) {
 				want := int32(0)
 				if rs.Spec.Replicas != nil {
 					want = *rs.Spec.Replicas
 				}
-				out = append(out, fmt.Sprintf("  %s  rev %s  %d/%d ready", rs.Name, rs.Annotations["deployment.kubernetes.io/revision"], rs.Status.ReadyReplicas, want))
+				out = append(out, fmt.Sprintf("  %s  rev %s  %d/%d ready, %d available", rs.Name, rs.Annotations[revisionAnnotation], rs.Status.ReadyReplicas, want, rs.Status.AvailableReplicas))
 			}
 			return out
 		},
 	}
 }
 
-func (m *Model) rolloutState(d *appsv1.Deployment) string {
+const revisionAnnotation = "deployment.kubernetes.io/revision"
+
+// replicaSetsOf lists a deployment's ReplicaSets, newest revision first.
+func (m *Model) replicaSetsOf(d *appsv1.Deployment) []*appsv1.ReplicaSet {
+	var rss []*appsv1.ReplicaSet
+	for _, rs := range m.St.ReplicaSets {
+		if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == d.UID {
+			rss = append(rss, rs)
+		}
+	}
+	rev := func(rs *appsv1.ReplicaSet) int {
+		n, _ := strconv.Atoi(rs.Annotations[revisionAnnotation])
+		return n
+	}
+	sort.Slice(rss, func(i, j int) bool {
+		if a, b := rev(rss[i]), rev(rss[j]); a != b {
+			return a > b
+		}
+		return rss[i].Name < rss[j].Name
+	})
+	return rss
+}
+
+func (m *Model) rolloutState(d *appsv1.Deployment, newAvail int64) string {
 	want := int32(1)
 	if d.Spec.Replicas != nil {
 		want = *d.Spec.Replicas
@@ -691,7 +712,7 @@ func (m *Model) rolloutState(d *appsv1.Deployment) string {
 	case s.ObservedGeneration < d.Generation:
 		return m.sty.warn.Render("waiting for controller")
 	case s.UpdatedReplicas < want:
-		return m.sty.warn.Render(fmt.Sprintf("rolling out %d/%d updated", s.UpdatedReplicas, want))
+		return m.sty.warn.Render(fmt.Sprintf("rolling: %d new, %d avail", s.UpdatedReplicas, newAvail))
 	case s.Replicas > s.UpdatedReplicas:
 		return m.sty.warn.Render(fmt.Sprintf("%d old replicas terminating", s.Replicas-s.UpdatedReplicas))
 	case s.AvailableReplicas < want:
