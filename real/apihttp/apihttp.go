@@ -278,7 +278,10 @@ func (h *handler) authorize(ctx context.Context, user *auth.User, info *requestI
 	a := auth.Attributes{User: user, Verb: verb, APIGroup: info.r.Group, Resource: info.r.Name,
 		Subresource: info.sub, Namespace: info.ns, Name: info.name}
 	if err := h.cfg.Authorizer.Authorize(ctx, a); err != nil {
-		if apierrors.IsForbidden(err) {
+		// A status error is the authoriser's answer as it stands (Forbidden,
+		// or NotFound for a pod a node asked about that does not exist, as
+		// Kubernetes answers); anything else is a refusal with a reason.
+		if _, ok := err.(apierrors.APIStatus); ok {
 			return err
 		}
 		return apierrors.NewForbidden(info.r.GroupResource(), info.name, err)

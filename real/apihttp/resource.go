@@ -297,7 +297,10 @@ func (h *handler) authorizeObject(ctx context.Context, user *auth.User, info *re
 	a := auth.Attributes{User: user, Verb: info.verb, APIGroup: info.r.Group, Resource: info.r.Name,
 		Subresource: info.sub, Namespace: info.ns, Name: info.name, Object: obj}
 	if err := h.cfg.Authorizer.Authorize(ctx, a); err != nil {
-		if apierrors.IsForbidden(err) {
+		// A status error is the authoriser's answer as it stands (Forbidden,
+		// or NotFound for a pod a node asked about that does not exist, as
+		// Kubernetes answers); anything else is a refusal with a reason.
+		if _, ok := err.(apierrors.APIStatus); ok {
 			return err
 		}
 		return apierrors.NewForbidden(info.r.GroupResource(), a.Name, err)
