@@ -105,5 +105,17 @@ func BenchmarkDashboardFrame(b *testing.B) {
 			b.ReportMetric(float64(changes)/float64(len(batches)), "changes/frame")
 			b.ReportMetric(float64(simTime.Milliseconds())/float64(len(batches)), "sim-ms/frame")
 		})
+		// View alone: the redraw of a frame without changes (a paused
+		// simulation, or a key press) on the whole cluster.
+		b.Run(mode.name+"/view-only", func(b *testing.B) {
+			m := tui.New(nil, tui.Options{Width: 120, Height: 40})
+			(&harness{m: m}).keys(mode.keys...)
+			for _, bt := range batches {
+				m.Update(tui.BatchMsg{Batch: bt})
+			}
+			for b.Loop() {
+				_ = m.View()
+			}
+		})
 	}
 }
