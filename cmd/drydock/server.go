@@ -71,7 +71,7 @@ SIGTERM or SIGINT shuts it down gracefully. Logs go to stderr.`,
 	f.StringVar(&cfg.BindAddress, "bind-address", "0.0.0.0", "address the HTTPS API listens on")
 	f.IntVar(&cfg.SecurePort, "secure-port", server.DefaultSecurePort, "port of the HTTPS API")
 	f.IntVar(&cfg.InsecurePort, "insecure-port", 0, "if non-zero, also serve plain HTTP WITHOUT authentication on 127.0.0.1 at this port")
-	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address nodes and kubeconfigs use to reach the server (default: --bind-address if specific, else 127.0.0.1)")
+	f.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address nodes and kubeconfigs use to reach the server (default: --bind-address if specific, else the default-route interface's address)")
 	f.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "extra names or addresses for the serving certificate (repeatable)")
 	f.StringVar(&cfg.ServiceCIDR, "service-cluster-ip-range", server.DefaultServiceCIDR, "range Service ClusterIPs come from")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", server.DefaultClusterCIDR, "pod network; each node gets a /24 (IPv4) of it")

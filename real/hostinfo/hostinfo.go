@@ -199,6 +199,20 @@ func osImage(root string) string {
 	return "Linux"
 }
 
+// InternalIP is the address Detect would report as the InternalIP (only
+// opts.NodeIP, Root, Interfaces and SkipIPCheck matter), for callers that
+// need the host's main address and nothing else, such as the API server's
+// default advertise address.
+func InternalIP(opts Options) (net.IP, error) {
+	if opts.Root == "" {
+		opts.Root = "/"
+	}
+	if opts.Interfaces == nil {
+		opts.Interfaces = systemInterfaces
+	}
+	return internalIP(opts)
+}
+
 // internalIP is --node-ip if given (checked to be on this host), else the
 // first IPv4 address of the interface carrying the default route, else
 // the first global IPv4 address of any up interface, as the kubelet picks.

@@ -161,3 +161,10 @@ func TestDetectThisHost(t *testing.T) {
 		t.Fatalf("info %+v", info)
 	}
 }
+
+func TestInternalIPAlone(t *testing.T) {
+	ip, err := InternalIP(Options{Root: fakeRoot(t, map[string]string{"proc/net/route": routeTable}), Interfaces: ifaces})
+	if err != nil || ip.String() != "192.168.0.7" {
+		t.Fatalf("InternalIP = %v, %v; want 192.168.0.7", ip, err)
+	}
+}

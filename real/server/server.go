@@ -34,6 +34,7 @@ import (
 	"github.com/drydock-sim/drydock/real/apihttp/tables"
 	"github.com/drydock-sim/drydock/real/auth"
 	"github.com/drydock-sim/drydock/real/etcdstore"
+	"github.com/drydock-sim/drydock/real/hostinfo"
 	"github.com/drydock-sim/drydock/real/loop"
 )
 
@@ -71,7 +72,8 @@ type Config struct {
 	// authentication, on 127.0.0.1 only (-1: a free port, for tests).
 	InsecurePort int
 	// AdvertiseAddress is the address nodes and kubeconfigs reach the
-	// server at (default: the bind address if specific, else 127.0.0.1).
+	// server at (default: the bind address if specific, else the address of
+	// the default-route interface, else 127.0.0.1).
 	AdvertiseAddress string
 	// TLSSANs are extra names and addresses for the serving certificate
 	// (the advertise address and this host's names are always included).
@@ -138,8 +140,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.AdvertiseAddress == "" {
+		// As kube-apiserver and kubeadm: the bind address if specific,
+		// else the address of the default-route interface.
 		if ip := net.ParseIP(cfg.BindAddress); !ip.IsUnspecified() {
 			cfg.AdvertiseAddress = cfg.BindAddress
+		} else if ip, err := hostinfo.InternalIP(hostinfo.Options{}); err == nil {
+			cfg.AdvertiseAddress = ip.String()
 		} else {
 			cfg.AdvertiseAddress = "127.0.0.1"
 		}
