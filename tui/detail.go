@@ -245,7 +245,7 @@ func rejectRows(d feed.Decision) []rowReject {
 func (m *Model) decisionSummary(d feed.Decision) string {
 	res := "→ " + d.Winner
 	if d.Winner == "" {
-		res = m.sty.warn.Render("unschedulable")
+		res = m.sty.warn.Render("→ unschedulable")
 	} else {
 		res = m.sty.ok.Render(res)
 	}

@@ -178,15 +178,17 @@ func (m *Model) helpLines() []string {
 		"  ?              this help;  q quit",
 		"",
 		m.sty.bold.Render("Pod cells"),
-		"  " + m.podGlyphs(),
+		"  " + m.podGlyphs()[0],
+		"  " + m.podGlyphs()[1],
 	}
 }
 
-func (m *Model) podGlyphs() string {
+func (m *Model) podGlyphs() [2]string {
 	s := m.sty
-	return strings.Join([]string{s.ok.Render("●") + " Ready", s.warn.Render("◐") + " Running, not Ready",
-		s.info.Render("○") + " Pending", s.dim.Render("✕") + " Terminating", s.bad.Render("!") + " Failed/back-off",
-		s.faint.Render("✓") + " Succeeded"}, "  ")
+	return [2]string{
+		strings.Join([]string{s.ok.Render("●") + " Ready", s.warn.Render("◐") + " Running, not Ready", s.info.Render("○") + " Pending"}, "  "),
+		strings.Join([]string{s.dim.Render("✕") + " Terminating", s.bad.Render("!") + " Failed/back-off", s.faint.Render("✓") + " Succeeded"}, "  "),
+	}
 }
 
 // podCell is a pod as one glyph coloured by phase.
@@ -737,8 +739,9 @@ func (m *Model) eventsList() *list {
 		e := entry(k)
 		return e.Type + " " + e.Reason + " " + e.Object + " " + e.Msg
 	})
+	objW := min(max(m.w-72, 16), 34)
 	return &list{
-		header: "  " + pad("TIME", 9) + " " + pad("TYPE", 7) + " " + pad("REASON", 20) + " " + pad("OBJECT", 22) + " MESSAGE",
+		header: "  " + pad("TIME", 9) + " " + pad("TYPE", 7) + " " + pad("REASON", 20) + " " + pad("OBJECT", objW) + " MESSAGE",
 		keys:   keys,
 		render: func(i int) string {
 			e := entry(keys[i])
@@ -750,7 +753,7 @@ func (m *Model) eventsList() *list {
 			if e.Count > 1 {
 				msg = fmt.Sprintf("(x%d) %s", e.Count, msg)
 			}
-			return pad(m.at(e.At), 9) + " " + pad(typ, 7) + " " + pad(e.Reason, 20) + " " + pad(e.Object, 22) + " " + msg
+			return pad(m.at(e.At), 9) + " " + pad(typ, 7) + " " + pad(e.Reason, 20) + " " + pad(e.Object, objW) + " " + msg
 		},
 	}
 }
