@@ -1,0 +1,132 @@
+// Package bench holds real mode's end-to-end benchmarks (issue 3): pod
+// startup latency (create → Running) of a batch of 10 pods on one node next
+// to bare containerd create+start of the same image in the same run, and the
+// resident memory of `drydock server` and `drydock node`, each a separate
+// process, with one node and 100 pods running.
+//
+// The benchmarks live in bench_test.go and run only with -bench, as root with
+// containerd, iptables, nsenter and the CNI plugins (they skip without them,
+// and fail under CI=true):
+//
+//	go test ./real/bench -run '^$' -bench . -benchtime 3x
+//
+// They build cmd/drydock (or use the binary DRYDOCK_BENCH_BINARY names),
+// start the server in the root network namespace on one end of a veth pair
+// and the node agent with `nsenter --net` in a network namespace of its own
+// on the other end, and remove everything when done: processes, the
+// containerd namespaces with their containers, snapshots and images, the
+// pods' network namespaces and cgroup folders, the veth pair and network
+// namespace (with the agent's bridge and iptables chains in it), temp dirs.
+//
+// This file has the small measuring helpers the plain `go test` run checks.
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Percentile is the nearest-rank p-th percentile (0 < p ≤ 100) of samples:
+// the smallest sample with at least p% of the samples at or below it. With
+// fewer than 100 samples p99 is therefore the maximum. It returns 0 for no
+// samples.
+func Percentile(samples []time.Duration, p float64) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), samples...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := int(math.Ceil(p / 100 * float64(len(s))))
+	if rank < 1 {
+		rank = 1
+	}
+	if rank > len(s) {
+		rank = len(s)
+	}
+	return s[rank-1]
+}
+
+// ProcMemory is the memory of one process as /proc/PID/status reports it,
+// in bytes.
+type ProcMemory struct {
+	VmRSS   int64 // resident set now
+	VmHWM   int64 // peak resident set ("high water mark")
+	RssAnon int64 // resident anonymous memory (heap, stacks)
+	RssFile int64 // resident file mappings (the binary's text, shared)
+}
+
+// ParseProcStatus reads the memory fields of a /proc/PID/status text. Every
+// field must be present (kernels since 4.5 have them all).
+func ParseProcStatus(r io.Reader) (ProcMemory, error) {
+	var m ProcMemory
+	fields := map[string]*int64{"VmRSS": &m.VmRSS, "VmHWM": &m.VmHWM, "RssAnon": &m.RssAnon, "RssFile": &m.RssFile}
+	seen := 0
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		dst, want := fields[name]
+		if !ok || !want {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return m, fmt.Errorf("status field %s: %q, want \"<n> kB\"", name, strings.TrimSpace(rest))
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return m, fmt.Errorf("status field %s: %w", name, err)
+		}
+		*dst = kb * 1024
+		seen++
+	}
+	if err := sc.Err(); err != nil {
+		return m, err
+	}
+	if seen != len(fields) {
+		return m, fmt.Errorf("status: %d of the fields VmRSS, VmHWM, RssAnon, RssFile found", seen)
+	}
+	return m, nil
+}
+
+// ReadProcMemory reads /proc/PID/status.
+func ReadProcMemory(pid int) (ProcMemory, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ProcMemory{}, err
+	}
+	defer f.Close()
+	m, err := ParseProcStatus(f)
+	if err != nil {
+		return m, fmt.Errorf("/proc/%d/status: %w", pid, err)
+	}
+	return m, nil
+}
+
+// gcLine matches a GODEBUG=gctrace=1 line's heap figures: heap at GC
+// start -> at GC end -> live, and the goal.
+var gcLine = regexp.MustCompile(`(\d+)->(\d+)->(\d+) MB, (\d+) MB goal`)
+
+// LastGC returns the live heap (MB) after the last garbage collection and
+// that cycle's heap goal, from a log with GODEBUG=gctrace=1 lines, and how
+// many cycles the log has. ok is false when there is none.
+func LastGC(log string) (liveMB, goalMB, cycles int, ok bool) {
+	all := gcLine.FindAllStringSubmatch(log, -1)
+	if len(all) == 0 {
+		return 0, 0, 0, false
+	}
+	last := all[len(all)-1]
+	liveMB, _ = strconv.Atoi(last[3])
+	goalMB, _ = strconv.Atoi(last[4])
+	return liveMB, goalMB, len(all), true
+}
+
+// MiB formats bytes as mebibytes with one decimal.
+func MiB(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }

@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var d []time.Duration
+		for _, x := range v {
+			d = append(d, time.Duration(x)*time.Millisecond)
+		}
+		return d
+	}
+	tests := []struct {
+		name    string
+		samples []time.Duration
+		p       float64
+		want    time.Duration
+	}{
+		{"none", nil, 50, 0},
+		{"one", ms(7), 99, 7 * time.Millisecond},
+		{"p50 of 10 is the 5th", ms(10, 1, 9, 2, 8, 3, 7, 4, 6, 5), 50, 5 * time.Millisecond},
+		{"p99 of 10 is the max", ms(10, 1, 9, 2, 8, 3, 7, 4, 6, 5), 99, 10 * time.Millisecond},
+		{"p90 of 10 is the 9th", ms(10, 1, 9, 2, 8, 3, 7, 4, 6, 5), 90, 9 * time.Millisecond},
+		{"p50 of 3 is the median", ms(30, 10, 20), 50, 20 * time.Millisecond},
+		{"p100 is the max", ms(3, 1, 2), 100, 3 * time.Millisecond},
+		{"tiny p is the min", ms(3, 1, 2), 0.1, 1 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := append([]time.Duration(nil), tc.samples...)
+			if got := Percentile(tc.samples, tc.p); got != tc.want {
+				t.Fatalf("Percentile(%v, %v) = %v, want %v", tc.samples, tc.p, got, tc.want)
+			}
+			for i := range in {
+				if in[i] != tc.samples[i] {
+					t.Fatalf("Percentile reordered its input: %v", tc.samples)
+				}
+			}
+		})
+	}
+}
+
+const statusSample = `Name:	drydock
+Umask:	0022
+State:	S (sleeping)
+VmPeak:	 2455124 kB
+VmHWM:	   98312 kB
+VmRSS:	   91200 kB
+RssAnon:	   60100 kB
+RssFile:	   31100 kB
+RssShmem:	       0 kB
+Threads:	14
+`
+
+func TestParseProcStatus(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    ProcMemory
+		wantErr string
+	}{
+		{"all fields", statusSample, ProcMemory{VmRSS: 91200 << 10, VmHWM: 98312 << 10, RssAnon: 60100 << 10, RssFile: 31100 << 10}, ""},
+		{"missing field", strings.Replace(statusSample, "RssFile:", "RssFoo:", 1), ProcMemory{}, "3 of the fields"},
+		{"bad unit", strings.Replace(statusSample, "91200 kB", "91200 MB", 1), ProcMemory{}, "VmRSS"},
+		{"bad number", strings.Replace(statusSample, "98312", "9x312", 1), ProcMemory{}, "VmHWM"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseProcStatus(strings.NewReader(tc.in))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// The running test process has a status file the parser understands, with
+// a peak at least as large as the current resident set.
+func TestReadProcMemorySelf(t *testing.T) {
+	m, err := ReadProcMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.VmRSS <= 0 || m.VmHWM < m.VmRSS || m.RssAnon+m.RssFile > m.VmRSS+(1<<20) {
+		t.Fatalf("implausible %+v", m)
+	}
+	if _, err := ReadProcMemory(-1); err == nil {
+		t.Fatal("no error for pid -1")
+	}
+}
+
+func TestLastGC(t *testing.T) {
+	log := `gc 1 @0.012s 2%: 0.024+2.2+0.005 ms clock, 0.048+0.52/0.41/0.31+0.010 ms cpu, 3->4->2 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P
+time=x level=INFO msg=hello
+gc 2 @0.022s 5%: 0.019+9.9+0.004 ms clock, 0.039+2.4/0.68/0.27+0.009 ms cpu, 40->51->37 MB, 52 MB goal, 0 MB stacks, 0 MB globals, 2 P
+`
+	live, goal, n, ok := LastGC(log)
+	if !ok || live != 37 || goal != 52 || n != 2 {
+		t.Fatalf("LastGC = %d, %d, %d, %v; want 37, 52, 2, true", live, goal, n, ok)
+	}
+	if _, _, _, ok := LastGC("no gc here"); ok {
+		t.Fatal("ok without gc lines")
+	}
+}
+
+func TestMiB(t *testing.T) {
+	if got := MiB(3 << 19); got != "1.5 MiB" {
+		t.Fatalf("MiB = %q", got)
+	}
+}

@@ -1,0 +1,361 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
+	"github.com/drydock-sim/drydock/real/images"
+)
+
+// batchSize is the number of pods (and bare containers) started at once.
+const batchSize = 10
+
+// BenchmarkPodStartup: each iteration creates 10 busybox pods at once (10
+// concurrent POSTs, no nodeName: the scheduler binds them) and measures,
+// per pod, from just before its create request to the watch event that
+// shows it Running; then, in the same iteration, starts 10 bare containerd
+// containers of the same image at once (NewContainer with an overlayfs
+// snapshot and the image's spec, NewTask without IO, Start; no network, no
+// logs) and measures each from its first call to Start's return. Deleting
+// the pods and containers between iterations is not timed. Reported: p50
+// and p99 (nearest rank) over all iterations of each.
+//
+//	go test ./real/bench -run '^$' -bench PodStartup -benchtime 3x
+func BenchmarkPodStartup(b *testing.B) {
+	c := startCluster(b)
+	bare := newBareContainerd(b)
+	b.Logf("load average at start: %s", loadAvg())
+	var podLat, bindLat, bareLat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		run, bound := c.podBatch(b, i)
+		podLat, bindLat = append(podLat, run...), append(bindLat, bound...)
+		b.StopTimer()
+		c.deletePods(b, "bench-batch="+strconv.Itoa(i), 2*time.Minute)
+		b.StartTimer()
+		bareLat = append(bareLat, bare.batch(b, i)...)
+		b.StopTimer()
+		bare.clean(b)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.Logf("load average at end: %s", loadAvg())
+	b.Logf("pods create→Running (ms): %v", msList(podLat))
+	b.Logf("pods create→bound   (ms): %v", msList(bindLat))
+	b.Logf("bare containerd     (ms): %v", msList(bareLat))
+	for _, r := range []struct {
+		name string
+		d    []time.Duration
+	}{{"pod", podLat}, {"bound", bindLat}, {"bare", bareLat}} {
+		b.ReportMetric(ms(Percentile(r.d, 50)), r.name+"-p50-ms")
+		b.ReportMetric(ms(Percentile(r.d, 99)), r.name+"-p99-ms")
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func msList(ds []time.Duration) []int64 {
+	out := make([]int64, len(ds))
+	for i, d := range ds {
+		out[i] = d.Milliseconds()
+	}
+	return out
+}
+
+// podBatch creates batchSize pods at once and returns, per pod, the time
+// from its create request to the watch event with phase Running, and to the
+// first watch event with a nodeName.
+func (c *cluster) podBatch(b *testing.B, iter int) (running, bound []time.Duration) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	label := strconv.Itoa(iter)
+	w, err := c.cs.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{LabelSelector: "bench-batch=" + label})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+
+	created := make([]time.Time, batchSize)
+	errs := make([]error, batchSize)
+	var wg sync.WaitGroup
+	for p := 0; p < batchSize; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pod := podSpec(fmt.Sprintf("bench-%s-%d", label, p), map[string]string{"bench-batch": label})
+			created[p] = time.Now()
+			_, errs[p] = c.cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{})
+		}()
+	}
+
+	runAt := map[string]time.Time{}
+	boundAt := map[string]time.Time{}
+	last := map[string]string{}
+	for len(runAt) < batchSize {
+		select {
+		case ev, ok := <-w.ResultChan():
+			now := time.Now()
+			if !ok {
+				b.Fatalf("watch closed with %d of %d pods Running; last states %v", len(runAt), batchSize, last)
+			}
+			if ev.Type == watch.Error {
+				b.Fatalf("watch error: %v", ev.Object)
+			}
+			pod, isPod := ev.Object.(*corev1.Pod)
+			if !isPod || ev.Type == watch.Deleted {
+				continue
+			}
+			last[pod.Name] = string(pod.Status.Phase)
+			if _, seen := boundAt[pod.Name]; !seen && pod.Spec.NodeName != "" {
+				boundAt[pod.Name] = now
+			}
+			if _, seen := runAt[pod.Name]; !seen && pod.Status.Phase == corev1.PodRunning {
+				runAt[pod.Name] = now
+			}
+		case <-ctx.Done():
+			b.Fatalf("%d of %d pods Running after 2 minutes; last states %v", len(runAt), batchSize, last)
+		}
+	}
+	wg.Wait()
+	for p := 0; p < batchSize; p++ {
+		if errs[p] != nil {
+			b.Fatalf("create pod %d: %v", p, errs[p])
+		}
+		name := fmt.Sprintf("bench-%s-%d", label, p)
+		running = append(running, runAt[name].Sub(created[p]))
+		bound = append(bound, boundAt[name].Sub(created[p]))
+	}
+	return running, bound
+}
+
+// bareContainerd starts containers with the containerd client alone, in a
+// containerd namespace of its own holding the same busybox image.
+type bareContainerd struct {
+	c     *client.Client
+	ctx   context.Context
+	img   client.Image
+	ctrs  []client.Container
+	tasks []client.Task
+}
+
+func newBareContainerd(b *testing.B) *bareContainerd {
+	c, ns := ctrtest.Namespace(b)
+	if _, err := images.EnsureBusybox(context.Background(), c, ns, ""); err != nil {
+		b.Fatal(err)
+	}
+	ctx := namespaces.WithNamespace(context.Background(), ns)
+	img, err := c.GetImage(ctx, images.BusyboxRef)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bc := &bareContainerd{c: c, ctx: ctx, img: img}
+	b.Cleanup(func() { bc.clean(b) }) // before ctrtest's purge
+	return bc
+}
+
+// batch starts batchSize containers at once and returns each one's time
+// from its first call to Start's return.
+func (bc *bareContainerd) batch(b *testing.B, iter int) []time.Duration {
+	b.Helper()
+	lat := make([]time.Duration, batchSize)
+	ctrs := make([]client.Container, batchSize)
+	tasks := make([]client.Task, batchSize)
+	errs := make([]error, batchSize)
+	var wg sync.WaitGroup
+	for p := 0; p < batchSize; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("bare-%d-%d", iter, p)
+			t0 := time.Now()
+			ctr, err := bc.c.NewContainer(bc.ctx, id, client.WithSnapshotter(images.Snapshotter), client.WithNewSnapshot(id, bc.img),
+				client.WithNewSpec(oci.WithImageConfig(bc.img), oci.WithProcessArgs("sleep", "3600")))
+			if err != nil {
+				errs[p] = err
+				return
+			}
+			ctrs[p] = ctr
+			task, err := ctr.NewTask(bc.ctx, cio.NullIO)
+			if err != nil {
+				errs[p] = err
+				return
+			}
+			tasks[p] = task
+			errs[p] = task.Start(bc.ctx)
+			lat[p] = time.Since(t0)
+		}()
+	}
+	wg.Wait()
+	for _, ctr := range ctrs {
+		if ctr != nil {
+			bc.ctrs = append(bc.ctrs, ctr)
+		}
+	}
+	for _, t := range tasks {
+		if t != nil {
+			bc.tasks = append(bc.tasks, t)
+		}
+	}
+	for p, err := range errs {
+		if err != nil {
+			b.Fatalf("bare container %d: %v", p, err)
+		}
+	}
+	return lat
+}
+
+// clean kills and deletes the bare containers started so far.
+func (bc *bareContainerd) clean(b *testing.B) {
+	for _, t := range bc.tasks {
+		if _, err := t.Delete(bc.ctx, client.WithProcessKill); err != nil {
+			b.Errorf("delete task %s: %v", t.ID(), err)
+		}
+	}
+	for _, ctr := range bc.ctrs {
+		if err := ctr.Delete(bc.ctx, client.WithSnapshotCleanup); err != nil {
+			b.Errorf("delete container %s: %v", ctr.ID(), err)
+		}
+	}
+	bc.tasks, bc.ctrs = nil, nil
+}
+
+// memPods is the number of pods running while memory is measured.
+const memPods = 100
+
+// BenchmarkMemory measures the resident memory of the `drydock server`
+// process (API server, embedded etcd, scheduler, controllers) and of the
+// `drydock node` process, idle with one Ready node and then with 100 busybox
+// pods Running on it. Each iteration creates the 100 pods (10 requests in
+// flight), waits for all to be Running, samples both processes'
+// /proc/PID/status every 500 ms for 10 s, then deletes the pods (not
+// measured). Reported: the largest VmRSS seen in the sampling window and
+// VmHWM (the peak since the process started, pod startup included).
+//
+//	go test ./real/bench -run '^$' -bench Memory -benchtime 1x
+func BenchmarkMemory(b *testing.B) {
+	c := startCluster(b)
+	b.Logf("load average at start: %s", loadAvg())
+	idleS, idleN := c.sample(b, 5*time.Second)
+	b.Logf("idle, 1 node, 0 pods: server VmRSS %s (VmHWM %s, anon %s, file %s); node VmRSS %s (VmHWM %s, anon %s, file %s)",
+		MiB(idleS.VmRSS), MiB(idleS.VmHWM), MiB(idleS.RssAnon), MiB(idleS.RssFile),
+		MiB(idleN.VmRSS), MiB(idleN.VmHWM), MiB(idleN.RssAnon), MiB(idleN.RssFile))
+	var srv, node ProcMemory
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		label := "mem-" + strconv.Itoa(i)
+		start := time.Now()
+		c.createPods(b, label, memPods)
+		c.waitRunning(b, label, memPods, 3*time.Minute)
+		b.StopTimer()
+		b.Logf("%d pods Running %s after the first create", memPods, time.Since(start).Round(time.Millisecond))
+		s, n := c.sample(b, 10*time.Second)
+		srv, node = maxMem(srv, s), maxMem(node, n)
+		c.deletePods(b, "bench-batch="+label, 3*time.Minute)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.Logf("load average at end: %s", loadAvg())
+	b.Logf("1 node, %d pods: server VmRSS %s (VmHWM %s, anon %s, file %s); node VmRSS %s (VmHWM %s, anon %s, file %s)", memPods,
+		MiB(srv.VmRSS), MiB(srv.VmHWM), MiB(srv.RssAnon), MiB(srv.RssFile),
+		MiB(node.VmRSS), MiB(node.VmHWM), MiB(node.RssAnon), MiB(node.RssFile))
+	for _, p := range []*proc{c.server, c.agent} {
+		if live, goal, n, ok := LastGC(p.log()); ok {
+			b.Logf("%s: %d GC cycles, live heap after the last %d MB, goal %d MB", p.name, n, live, goal)
+		}
+	}
+	b.ReportMetric(float64(srv.VmRSS)/(1<<20), "server-rss-MiB")
+	b.ReportMetric(float64(srv.VmHWM)/(1<<20), "server-hwm-MiB")
+	b.ReportMetric(float64(node.VmRSS)/(1<<20), "node-rss-MiB")
+	b.ReportMetric(float64(node.VmHWM)/(1<<20), "node-hwm-MiB")
+}
+
+func maxMem(a, b ProcMemory) ProcMemory {
+	if b.VmRSS > a.VmRSS {
+		a.VmRSS, a.RssAnon, a.RssFile = b.VmRSS, b.RssAnon, b.RssFile
+	}
+	if b.VmHWM > a.VmHWM {
+		a.VmHWM = b.VmHWM
+	}
+	return a
+}
+
+// sample reads both processes' memory every 500 ms for d and returns, per
+// process, the sample with the largest VmRSS (with the last VmHWM).
+func (c *cluster) sample(b *testing.B, d time.Duration) (srv, node ProcMemory) {
+	b.Helper()
+	end := time.Now().Add(d)
+	for {
+		s, err := ReadProcMemory(c.server.cmd.Process.Pid)
+		if err != nil {
+			b.Fatalf("server: %v", err)
+		}
+		n, err := ReadProcMemory(c.agent.cmd.Process.Pid)
+		if err != nil {
+			b.Fatalf("node agent: %v", err)
+		}
+		srv, node = maxMem(srv, s), maxMem(node, n)
+		if time.Now().After(end) {
+			return srv, node
+		}
+		time.Sleep(500 * time.Millisecond) // a sampling interval, not a wait for a condition
+	}
+}
+
+// createPods creates n pods labelled bench-batch=label, 10 requests at a time.
+func (c *cluster) createPods(b *testing.B, label string, n int) {
+	b.Helper()
+	ctx := context.Background()
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 10)
+	var wg sync.WaitGroup
+	for p := 0; p < n; p++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pod := podSpec(fmt.Sprintf("bench-%s-%d", label, p), map[string]string{"bench-batch": label})
+			if _, err := c.cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+				errs <- fmt.Errorf("create %s: %w", pod.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}
+
+// waitRunning waits until n pods labelled bench-batch=label are Running.
+func (c *cluster) waitRunning(b *testing.B, label string, n int, timeout time.Duration) {
+	b.Helper()
+	ctx := context.Background()
+	waitFor(b, fmt.Sprintf("%d pods Running", n), timeout, func() (bool, string) {
+		if c.agent.exited() || c.server.exited() {
+			b.Fatalf("a drydock process exited (server: %v, agent: %v)", c.server.err, c.agent.err)
+		}
+		l, err := c.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "bench-batch=" + label})
+		if err != nil {
+			return false, err.Error()
+		}
+		phases := map[corev1.PodPhase]int{}
+		for _, p := range l.Items {
+			phases[p.Status.Phase]++
+		}
+		return phases[corev1.PodRunning] == n, fmt.Sprint(phases)
+	})
+}
