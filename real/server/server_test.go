@@ -24,6 +24,7 @@ import (
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/real/auth"
+	"github.com/drydock-sim/drydock/real/etcdstore"
 	"github.com/drydock-sim/drydock/real/httpclient"
 	"github.com/drydock-sim/drydock/real/loop"
 )
@@ -331,5 +332,28 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one naming %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// With --etcd-servers the server keeps its objects in that etcd, under
+// --etcd-prefix.
+func TestExternalEtcd(t *testing.T) {
+	e, err := etcdstore.StartEmbedded(t.TempDir(), etcdstore.WithUnsafeNoFsync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	s := startServer(t, func(c *Config) { c.EtcdEndpoints = e.Endpoints(); c.EtcdPrefix = "/cluster-a" })
+	if _, err := os.Stat(filepath.Join(s.cfg.DataDir, "etcd")); !os.IsNotExist(err) {
+		t.Fatalf("embedded etcd data dir exists with --etcd-servers: %v", err)
+	}
+	rc, _ := clientcmd.BuildConfigFromFlags("", s.AdminKubeconfig())
+	cs := kubernetes.NewForConfigOrDie(rc)
+	if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "outside"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.Client().Get(context.Background(), "/cluster-a/registry/namespaces/outside")
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("namespace not in the external etcd under the prefix: %v %v", resp, err)
 	}
 }
