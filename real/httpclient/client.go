@@ -278,8 +278,8 @@ func encode(obj any, gvk schema.GroupVersionKind) ([]byte, error) {
 	if gvk.Kind == "" || !bytes.HasPrefix(data, []byte("{")) {
 		return data, nil
 	}
-	if bytes.Contains(data[:min(len(data), 64)], []byte(`"kind":`)) {
-		// TypeMeta is set already (it is the first field when present).
+	if bytes.HasPrefix(data, []byte(`{"kind":`)) || bytes.HasPrefix(data, []byte(`{"apiVersion":`)) {
+		// TypeMeta is set already (its fields come first when present).
 		return data, nil
 	}
 	head := fmt.Sprintf(`{"kind":%q,"apiVersion":%q`, gvk.Kind, gvk.GroupVersion().String())

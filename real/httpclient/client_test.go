@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -584,5 +585,37 @@ func TestReflectorOverHTTP(t *testing.T) {
 	defer errsMu.Unlock()
 	if len(watchErrs) == 0 {
 		t.Fatal("the reflector was not told the watch ended")
+	}
+}
+
+func TestEncodeAddsTypeMetaOnce(t *testing.T) {
+	gvk := api.Pods.GVK()
+	tests := []struct {
+		name string
+		obj  *corev1.Pod
+		want string
+	}{
+		{"empty type meta", &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"kind": "x"}}},
+			`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","labels":{"kind":"x"}}`},
+		{"type meta set", &corev1.Pod{TypeMeta: metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}, ObjectMeta: metav1.ObjectMeta{Name: "p"}},
+			`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := encode(tc.obj, gvk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(b), tc.want) || strings.Count(string(b), `"apiVersion"`) != 1 {
+				t.Fatalf("encoded %s, want prefix %s", b, tc.want)
+			}
+			var back corev1.Pod
+			if err := json.Unmarshal(b, &back); err != nil || back.Kind != "Pod" {
+				t.Fatalf("decode: %v %+v", err, back.TypeMeta)
+			}
+		})
+	}
+	if b, _ := encode(&struct{}{}, gvk); string(b) != `{"kind":"Pod","apiVersion":"v1"}` {
+		t.Fatalf("empty object: %s", b)
 	}
 }
