@@ -207,6 +207,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}()
 	cfg := a.cfg
+	if os.Geteuid() != 0 {
+		return errors.New("drydock node must run as root (it manages containers, network namespaces, iptables rules and routes)")
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
