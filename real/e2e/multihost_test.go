@@ -571,9 +571,9 @@ func (c *cluster) checkLogs(pods []webPod) {
 
 // probeResult is one request of the prober.
 type probeResult struct {
-	At   time.Time
-	Body string
-	Err  error
+	At, End time.Time // start and end of the request
+	Body    string
+	Err     error
 }
 
 // prober requests url from the network namespace of pid every interval
@@ -595,7 +595,7 @@ func startProber(pid uint32, url string, every time.Duration) *prober {
 			at := time.Now()
 			body, err := podWget(pid, url)
 			p.mu.Lock()
-			p.results = append(p.results, probeResult{At: at, Body: strings.TrimSpace(body), Err: err})
+			p.results = append(p.results, probeResult{At: at, End: time.Now(), Body: strings.TrimSpace(body), Err: err})
 			p.mu.Unlock()
 			select {
 			case <-p.stop:
@@ -677,7 +677,8 @@ func (c *cluster) killNodeAndWatchService(pods []webPod) {
 	if err != nil {
 		t.Fatalf("kill the tasks of %s: %v", victim.Name, err)
 	}
-	c.tl.add("killed %s (agent and %d tasks); its pod %s", victim.Name, n, victimPod.Name)
+	deadAt := time.Now() // every task of the node has stopped
+	c.tl.add("killed %s (agent and %d tasks, in %s); its pod %s", victim.Name, n, deadAt.Sub(killedAt).Round(time.Millisecond), victimPod.Name)
 
 	// The node goes NotReady.
 	eventually(t, victim.Name+" NotReady", 120*time.Second, time.Second, func() (bool, string) {
@@ -752,7 +753,7 @@ func (c *cluster) killNodeAndWatchService(pods []webPod) {
 	})
 	results := pr.Stop()
 	c.tl.add("prober stopped after %d requests", len(results))
-	c.checkProbes(results, killedAt, removedAt, live, victimPod.Name)
+	c.checkProbes(results, killedAt, deadAt, removedAt, live, victimPod.Name)
 }
 
 // rulesGrace is how long after the endpoint left the Endpoints object the
@@ -761,11 +762,12 @@ func (c *cluster) killNodeAndWatchService(pods []webPod) {
 const rulesGrace = 5 * time.Second
 
 // checkProbes judges the prober's requests: every answer comes from a
-// replica (the dead one only before the kill); every failure happened after
-// the kill and before the endpoint's removal had reached the rules, and was
-// a refused or timed-out connection (a request in flight to the dead
-// endpoint); and the Service kept answering throughout.
-func (c *cluster) checkProbes(results []probeResult, killedAt, removedAt time.Time, live map[string]bool, dead string) {
+// replica (the killed one only for requests started before its tasks were
+// all stopped, at deadAt); every failure was in flight at or started after
+// the kill (killedAt) and started before the endpoint's removal had reached
+// the rules, and was a refused or timed-out connection (a request to the
+// dead endpoint); and the Service kept answering throughout.
+func (c *cluster) checkProbes(results []probeResult, killedAt, deadAt, removedAt time.Time, live map[string]bool, dead string) {
 	t := c.t
 	t.Helper()
 	var ok, failed, afterKillOK int
@@ -783,8 +785,8 @@ func (c *cluster) checkProbes(results []probeResult, killedAt, removedAt time.Ti
 				failures = append(failures, fmt.Sprintf("+%s: %s", r.At.Sub(killedAt).Round(time.Millisecond), msg))
 			}
 			switch {
-			case r.At.Before(killedAt):
-				t.Errorf("request at %s (before the kill) failed: %v", r.At.Format("15:04:05.000"), r.Err)
+			case r.End.Before(killedAt):
+				t.Errorf("request at %s (ended before the kill) failed: %v", r.At.Format("15:04:05.000"), r.Err)
 			case r.At.After(removedAt.Add(rulesGrace)):
 				t.Errorf("request at %s failed %s after the dead endpoint left the Service: %v",
 					r.At.Format("15:04:05.000"), r.At.Sub(removedAt).Round(time.Millisecond), r.Err)
@@ -797,8 +799,9 @@ func (c *cluster) checkProbes(results []probeResult, killedAt, removedAt time.Ti
 		ok++
 		byAnswer[r.Body]++
 		switch {
-		case r.Body == dead && r.At.After(killedAt):
-			t.Errorf("answer from the killed pod %s at %s, after the kill", dead, r.At.Format("15:04:05.000"))
+		case r.Body == dead && r.At.After(deadAt):
+			t.Errorf("answer from the killed pod %s to a request started at %s, %s after its tasks had stopped",
+				dead, r.At.Format("15:04:05.000"), r.At.Sub(deadAt).Round(time.Millisecond))
 		case r.Body != dead && !live[r.Body]:
 			t.Errorf("answer %q at %s is from no replica", r.Body, r.At.Format("15:04:05.000"))
 		}
