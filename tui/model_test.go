@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drydock-sim/drydock/core/feed"
 	"github.com/drydock-sim/drydock/sim"
@@ -319,5 +320,35 @@ func TestThousandNodesGolden(t *testing.T) {
 			h.keys(tc.keys...)
 			golden(t, tc.name, h.m.View())
 		})
+	}
+}
+
+// Colour changes nothing but colour: with the escapes stripped, every view
+// is the colourless one.
+func TestColourKeepsLayout(t *testing.T) {
+	sc := loadScenario(t, nil)
+	var views [2][]string
+	for i, color := range []bool{false, true} {
+		src, err := sim.NewFeed(sc, sim.FeedOptions{Paused: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &harness{t: t, src: src, m: tui.New(src, tui.Options{Width: 100, Height: 30, Color: color})}
+		t.Cleanup(h.m.Close)
+		h.frame(0)
+		h.jump("2m10s")
+		for _, k := range []string{"1", "a", "a", "enter", "esc", "2", "enter", "esc", "3", "4", "5", "6", "?"} {
+			h.keys(k)
+			views[i] = append(views[i], h.m.View())
+		}
+	}
+	for i := range views[0] {
+		plain, coloured := views[0][i], views[1][i]
+		if !strings.Contains(coloured, "\x1b[") {
+			t.Errorf("view %d has no colour:\n%s", i, coloured)
+		}
+		if got := ansi.Strip(coloured); got != plain {
+			t.Errorf("view %d differs once stripped:\n%s\n--- plain:\n%s", i, got, plain)
+		}
 	}
 }
