@@ -116,6 +116,8 @@ type Kubelet struct {
 	leaseTimer  clock.Timer
 	leaseFails  int
 	statusTimer clock.Timer
+	leaseTick   func() // renewLease for this life, see Start
+	statusTick  func() // the status loop's tick for this life
 	regTimer    clock.Timer
 }
 
@@ -189,6 +191,25 @@ func (k *Kubelet) Start(ctx context.Context) {
 	k.queue = workqueue.New(k.clock, k.drain)
 	k.rt.SetEventHandler(k.onRuntimeEvent)
 
+	// The periodic timers' callbacks, built once per life (as after would
+	// wrap them) rather than twice per tick: they run every 10 s on
+	// every node.
+	ep := k.epoch
+	k.leaseTick = func() {
+		if k.running && k.epoch == ep {
+			k.leaseTimer = nil
+			k.renewLease()
+		}
+	}
+	k.statusTick = func() {
+		if k.running && k.epoch == ep {
+			k.statusTimer = nil
+			if k.registered {
+				k.updateNodeStatus(false)
+			}
+			k.scheduleStatus()
+		}
+	}
 	k.register()
 	k.renewLease()
 	k.scheduleStatus()

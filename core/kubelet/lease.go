@@ -34,7 +34,7 @@ func (k *Kubelet) renewLease() {
 	} else {
 		k.leaseFails = 0
 	}
-	k.leaseTimer = k.after(next, func() { k.leaseTimer = nil; k.renewLease() })
+	k.leaseTimer = k.clock.AfterFunc(next, k.leaseTick)
 }
 
 func (k *Kubelet) tryRenewLease() error {
@@ -44,9 +44,11 @@ func (k *Kubelet) tryRenewLease() error {
 		// setLeaseOwner, the owner slice (replaced, never edited in place)
 		// change, and the API copies what it stores. A deep copy here was 7%
 		// of the simulator's allocations at 1,000 nodes.
-		l := new(coordinationv1.Lease)
-		*l = *k.lease
-		l.Spec.RenewTime = &now
+		// The copy and its RenewTime in one allocation: one object fewer
+		// per renewal (360,000 an hour at 1,000 nodes), same bytes.
+		r := &leaseRenewal{lease: *k.lease, renewTime: now}
+		l := &r.lease
+		l.Spec.RenewTime = &r.renewTime
 		k.setLeaseOwner(l)
 		out, err := k.client.Update(k.ctx, l, "")
 		if err == nil {
@@ -60,11 +62,14 @@ func (k *Kubelet) tryRenewLease() error {
 	}
 	cur, err := k.client.Get(k.ctx, api.Leases, corev1.NamespaceNodeLease, k.cfg.NodeName)
 	if apierrors.IsNotFound(err) {
+		// Own variables here: taking now's address would move it to the
+		// heap on every call, renewals included.
+		createTime := now
 		secs := int32(k.cfg.LeaseDuration / time.Second)
 		l := &coordinationv1.Lease{
 			ObjectMeta: metav1.ObjectMeta{Name: k.cfg.NodeName, Namespace: corev1.NamespaceNodeLease},
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: &k.cfg.NodeName, LeaseDurationSeconds: &secs,
-				RenewTime: &now},
+				RenewTime: &createTime},
 		}
 		k.setLeaseOwner(l)
 		out, err := k.client.Create(k.ctx, l, metav1.CreateOptions{})
@@ -78,10 +83,11 @@ func (k *Kubelet) tryRenewLease() error {
 		return err
 	}
 	l := cur.(*coordinationv1.Lease).DeepCopy()
+	renewTime := now
 	secs := int32(k.cfg.LeaseDuration / time.Second)
 	l.Spec.HolderIdentity = &k.cfg.NodeName
 	l.Spec.LeaseDurationSeconds = &secs
-	l.Spec.RenewTime = &now
+	l.Spec.RenewTime = &renewTime
 	k.setLeaseOwner(l)
 	out, err := k.client.Update(k.ctx, l, "")
 	if err != nil {
@@ -89,6 +95,12 @@ func (k *Kubelet) tryRenewLease() error {
 	}
 	k.lease = out.(*coordinationv1.Lease)
 	return nil
+}
+
+// leaseRenewal is a renewal's Lease with its RenewTime beside it.
+type leaseRenewal struct {
+	lease     coordinationv1.Lease
+	renewTime metav1.MicroTime
 }
 
 // setLeaseOwner makes the Node own its Lease, so deleting the Node deletes it.

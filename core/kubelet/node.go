@@ -233,13 +233,7 @@ func (k *Kubelet) runtimeVersion() string {
 
 // scheduleStatus runs the status loop every NodeStatusUpdateFrequency.
 func (k *Kubelet) scheduleStatus() {
-	k.statusTimer = k.after(k.cfg.NodeStatusUpdateFrequency, func() {
-		k.statusTimer = nil
-		if k.registered {
-			k.updateNodeStatus(false)
-		}
-		k.scheduleStatus()
-	})
+	k.statusTimer = k.clock.AfterFunc(k.cfg.NodeStatusUpdateFrequency, k.statusTick)
 }
 
 // updateNodeStatus writes the node status when it changed or when
