@@ -7,9 +7,9 @@ package sim
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,6 +64,8 @@ type World struct {
 	traffic *trafficSim // simulated Service traffic (traffic.go); nil without
 
 	decisionSink func(scheduler.Decision) // Options.DecisionSink
+
+	objBuf, detailBuf []byte // observe's scratch
 }
 
 // ActionFailure is a timeline action that could not be carried out.
@@ -145,79 +147,81 @@ func (w *World) doAction(a *scenario.Action) {
 func (w *World) observe(ev store.Event) {
 	obj := ev.Object.(api.Object)
 	r := api.MustFor(obj)
-	rec := trace.Record{Kind: "api", Op: string(ev.Type), Rev: ev.Revision,
-		Object: r.Kind + "/" + obj.GetNamespace() + "/" + obj.GetName()}
+	// The record's object and detail are built in scratch buffers: this
+	// runs for every API change.
+	w.objBuf = append(append(append(append(append(w.objBuf[:0], r.Kind...), '/'), obj.GetNamespace()...), '/'), obj.GetName()...)
+	detail, node := w.detailBuf[:0], ""
 	now := w.since()
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		rec.Node = o.Spec.NodeName
-		rec.Detail = podSummary(o)
+		node = o.Spec.NodeName
+		detail = appendPodSummary(detail, o)
 		if ev.Type == store.Deleted {
 			w.metrics.PodChanged(now, o.UID, nil)
 		} else {
 			w.metrics.PodChanged(now, o.UID, o)
 		}
 	case *corev1.Node:
-		rec.Detail = nodeSummary(o)
+		detail = appendNodeSummary(detail, o)
 	case *corev1.Event:
-		rec.Detail = o.Reason + ": " + o.Message
+		detail = append(append(append(detail, o.Reason...), ": "...), o.Message...)
 	}
-	w.trace.Add(now, rec)
+	w.detailBuf = detail
+	w.trace.AddAPI(now, "api", string(ev.Type), ev.Revision, w.objBuf, node, detail)
 	if w.checks != nil {
 		w.checks.observe(ev)
 	}
 }
 
-func podSummary(p *corev1.Pod) string {
-	var b strings.Builder
-	b.WriteString("phase=")
-	b.WriteString(string(p.Status.Phase))
+func appendPodSummary(b []byte, p *corev1.Pod) []byte {
+	b = append(b, "phase="...)
+	b = append(b, p.Status.Phase...)
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
-			b.WriteString(" ready=")
-			b.WriteString(string(c.Status))
+			b = append(b, " ready="...)
+			b = append(b, c.Status...)
 		}
 	}
 	var restarts int32
 	for _, cs := range p.Status.ContainerStatuses {
 		restarts += cs.RestartCount
 		if cs.State.Waiting != nil && cs.State.Waiting.Reason != "" {
-			b.WriteString(" waiting=")
-			b.WriteString(cs.State.Waiting.Reason)
+			b = append(b, " waiting="...)
+			b = append(b, cs.State.Waiting.Reason...)
 		}
 	}
 	if restarts > 0 {
-		fmt.Fprintf(&b, " restarts=%d", restarts)
+		b = append(b, " restarts="...)
+		b = strconv.AppendInt(b, int64(restarts), 10)
 	}
 	if p.DeletionTimestamp != nil {
-		b.WriteString(" deleting")
+		b = append(b, " deleting"...)
 	}
-	return b.String()
+	return b
 }
 
-func nodeSummary(n *corev1.Node) string {
-	var b strings.Builder
-	b.WriteString("ready=")
+func appendNodeSummary(b []byte, n *corev1.Node) []byte {
+	b = append(b, "ready="...)
 	ready := "Unknown"
 	for _, c := range n.Status.Conditions {
 		if c.Type == corev1.NodeReady {
 			ready = string(c.Status)
 		}
 	}
-	b.WriteString(ready)
+	b = append(b, ready...)
 	if n.Spec.Unschedulable {
-		b.WriteString(" unschedulable")
+		b = append(b, " unschedulable"...)
 	}
-	keys := make([]string, 0, len(n.Spec.Taints))
-	for _, t := range n.Spec.Taints {
-		keys = append(keys, t.Key+":"+string(t.Effect))
+	if len(n.Spec.Taints) > 0 {
+		keys := make([]string, 0, len(n.Spec.Taints))
+		for _, t := range n.Spec.Taints {
+			keys = append(keys, t.Key+":"+string(t.Effect))
+		}
+		sort.Strings(keys)
+		b = append(b, " taints="...)
+		b = append(b, strings.Join(keys, ",")...)
 	}
-	sort.Strings(keys)
-	if len(keys) > 0 {
-		b.WriteString(" taints=")
-		b.WriteString(strings.Join(keys, ","))
-	}
-	return b.String()
+	return b
 }
 
 // Step runs the next event. It reports false when the run is over (nothing

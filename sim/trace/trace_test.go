@@ -43,3 +43,24 @@ func TestLinesAreJSONAndHashIsStable(t *testing.T) {
 		t.Error("different records gave the same hash")
 	}
 }
+
+// TestAddAPIMatchesAdd checks that AddAPI writes exactly the line Add writes
+// for the same fields, escaping included.
+func TestAddAPIMatchesAdd(t *testing.T) {
+	recs := []Record{
+		{Kind: "api", Op: "ADDED", Rev: 7, Object: "Pod/default/web-abc", Node: "n1", Detail: "phase=Pending"},
+		{Kind: "api", Op: "MODIFIED", Rev: 8, Object: "Lease/kube-node-lease/n1"},
+		{Kind: "api", Op: "DELETED", Object: `Event/default/x"y`, Detail: "Killing: é \\ \n"},
+		{Kind: "api", Op: "ADDED"},
+	}
+	var a, b bytes.Buffer
+	wa, wb := New(&a), New(&b)
+	for i, r := range recs {
+		d := time.Duration(i) * 1500 * time.Millisecond
+		wa.Add(d, r)
+		wb.AddAPI(d, r.Kind, r.Op, r.Rev, []byte(r.Object), r.Node, []byte(r.Detail))
+	}
+	if a.String() != b.String() || wa.Hash() != wb.Hash() || wa.Lines() != wb.Lines() {
+		t.Fatalf("AddAPI wrote\n%s\nAdd wrote\n%s", b.String(), a.String())
+	}
+}
