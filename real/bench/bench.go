@@ -23,6 +23,7 @@ package bench
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -130,3 +131,79 @@ func LastGC(log string) (liveMB, goalMB, cycles int, ok bool) {
 
 // MiB formats bytes as mebibytes with one decimal.
 func MiB(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
+
+// Mapping is the resident memory of the mappings of one file (or of the
+// anonymous ones) with one set of permissions, from /proc/PID/smaps.
+type Mapping struct {
+	Name  string // path, "[heap]", "[stack]", ... or "[anon]"
+	Perms string // e.g. r-xp
+	Rss   int64  // bytes
+}
+
+// ParseSmaps sums the Rss of a /proc/PID/smaps text per (name, permissions)
+// and returns the groups, largest first.
+func ParseSmaps(r io.Reader) ([]Mapping, error) {
+	type key struct{ name, perms string }
+	sums := map[key]int64{}
+	var cur *key
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		if len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			k := key{name: "[anon]", perms: f[1]}
+			if len(f) >= 6 {
+				k.name = strings.Join(f[5:], " ")
+			}
+			cur = &k
+			continue
+		}
+		if len(f) == 3 && f[0] == "Rss:" {
+			if cur == nil {
+				return nil, errors.New("smaps: Rss before any mapping")
+			}
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil || f[2] != "kB" {
+				return nil, fmt.Errorf("smaps: bad Rss line %q", line)
+			}
+			sums[*cur] += kb * 1024
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Mapping, 0, len(sums))
+	for k, v := range sums {
+		out = append(out, Mapping{Name: k.name, Perms: k.perms, Rss: v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Rss != out[j].Rss {
+			return out[i].Rss > out[j].Rss
+		}
+		return out[i].Name+out[i].Perms < out[j].Name+out[j].Perms
+	})
+	return out, nil
+}
+
+// ReadSmaps reads /proc/PID/smaps.
+func ReadSmaps(pid int) ([]Mapping, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseSmaps(f)
+}
+
+// FormatMappings lists the first n mappings as "name perms size" lines.
+func FormatMappings(ms []Mapping, n int) string {
+	var b strings.Builder
+	for i, m := range ms {
+		if i == n {
+			break
+		}
+		fmt.Fprintf(&b, "  %10s  %s %s\n", MiB(m.Rss), m.Perms, m.Name)
+	}
+	return b.String()
+}

@@ -119,3 +119,48 @@ func TestMiB(t *testing.T) {
 		t.Fatalf("MiB = %q", got)
 	}
 }
+
+const smapsSample = `00400000-01c00000 r-xp 00000000 08:02 173521                             /tmp/x/drydock
+Size:              24576 kB
+Rss:               20000 kB
+Pss:               20000 kB
+01c00000-03000000 r--p 01800000 08:02 173521                             /tmp/x/drydock
+Rss:                9000 kB
+c000000000-c004000000 rw-p 00000000 00:00 0 
+Rss:               30000 kB
+7f0000000000-7f0000100000 rw-p 00000000 00:00 0 
+Rss:                1000 kB
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+Rss:                  12 kB
+VmFlags: rd wr mr mw me gd ac
+`
+
+func TestParseSmaps(t *testing.T) {
+	got, err := ParseSmaps(strings.NewReader(smapsSample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Mapping{
+		{"[anon]", "rw-p", 31000 << 10},
+		{"/tmp/x/drydock", "r-xp", 20000 << 10},
+		{"/tmp/x/drydock", "r--p", 9000 << 10},
+		{"[stack]", "rw-p", 12 << 10},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("group %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if s := FormatMappings(got, 2); strings.Count(s, "\n") != 2 || !strings.Contains(s, "30.3 MiB  rw-p [anon]") {
+		t.Fatalf("FormatMappings:\n%s", s)
+	}
+	if _, err := ParseSmaps(strings.NewReader("Rss: 5 kB\n")); err == nil {
+		t.Fatal("no error for Rss before a mapping")
+	}
+	if _, err := ReadSmaps(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+}

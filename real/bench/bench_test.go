@@ -3,8 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,7 +40,7 @@ const batchSize = 10
 //
 //	go test ./real/bench -run '^$' -bench PodStartup -benchtime 3x
 func BenchmarkPodStartup(b *testing.B) {
-	c := startCluster(b)
+	c := startCluster(b, drydockNode)
 	bare := newBareContainerd(b)
 	b.Logf("load average at start: %s", loadAvg())
 	var podLat, bindLat, bareLat []time.Duration
@@ -238,16 +243,27 @@ const memPods = 100
 
 // BenchmarkMemory measures the resident memory of the `drydock server`
 // process (API server, embedded etcd, scheduler, controllers) and of the
-// `drydock node` process, idle with one Ready node and then with 100 busybox
+// node agent process, idle with one Ready node and then with 100 busybox
 // pods Running on it. Each iteration creates the 100 pods (10 requests in
 // flight), waits for all to be Running, samples both processes'
 // /proc/PID/status every 500 ms for 10 s, then deletes the pods (not
 // measured). Reported: the largest VmRSS seen in the sampling window and
-// VmHWM (the peak since the process started, pod startup included).
+// VmHWM (the peak since the process started, pod startup included); logged:
+// the largest mappings from /proc/PID/smaps and the Go heap after the last
+// GC (GODEBUG=gctrace=1).
+//
+// agent=drydock runs `drydock node`, the figure for the goal. agent=node-only
+// runs real/bench/nodeagent, the same real/node agent in a binary without
+// the server side, and logs its heap profile's largest in-use allocations.
 //
 //	go test ./real/bench -run '^$' -bench Memory -benchtime 1x
 func BenchmarkMemory(b *testing.B) {
-	c := startCluster(b)
+	b.Run("agent=drydock", func(b *testing.B) { benchMemory(b, drydockNode) })
+	b.Run("agent=node-only", func(b *testing.B) { benchMemory(b, nodeOnly) })
+}
+
+func benchMemory(b *testing.B, kind agentKind) {
+	c := startCluster(b, kind)
 	b.Logf("load average at start: %s", loadAvg())
 	idleS, idleN := c.sample(b, 5*time.Second)
 	b.Logf("idle, 1 node, 0 pods: server VmRSS %s (VmHWM %s, anon %s, file %s); node VmRSS %s (VmHWM %s, anon %s, file %s)",
@@ -264,6 +280,12 @@ func BenchmarkMemory(b *testing.B) {
 		b.Logf("%d pods Running %s after the first create", memPods, time.Since(start).Round(time.Millisecond))
 		s, n := c.sample(b, 10*time.Second)
 		srv, node = maxMem(srv, s), maxMem(node, n)
+		if i == b.N-1 {
+			c.logMappings(b)
+			if kind == nodeOnly {
+				c.logHeapProfile(b)
+			}
+		}
 		c.deletePods(b, "bench-batch="+label, 3*time.Minute)
 		b.StartTimer()
 	}
@@ -281,6 +303,40 @@ func BenchmarkMemory(b *testing.B) {
 	b.ReportMetric(float64(srv.VmHWM)/(1<<20), "server-hwm-MiB")
 	b.ReportMetric(float64(node.VmRSS)/(1<<20), "node-rss-MiB")
 	b.ReportMetric(float64(node.VmHWM)/(1<<20), "node-hwm-MiB")
+}
+
+// logMappings logs each process's largest mappings.
+func (c *cluster) logMappings(b *testing.B) {
+	for _, p := range []*proc{c.server, c.agent} {
+		ms, err := ReadSmaps(p.cmd.Process.Pid)
+		if err != nil {
+			b.Fatalf("%s: %v", p.name, err)
+		}
+		b.Logf("%s: largest resident mappings:\n%s", p.name, FormatMappings(ms, 8))
+	}
+}
+
+// logHeapProfile has the node-only agent write a heap profile and logs its
+// largest in-use allocations (go tool pprof -top).
+func (c *cluster) logHeapProfile(b *testing.B) {
+	os.Remove(c.heapProfile)
+	if err := c.agent.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, "heap profile", 30*time.Second, func() (bool, string) {
+		return strings.Contains(c.agent.log(), "heap profile written"), ""
+	})
+	if dir := os.Getenv("DRYDOCK_BENCH_PROFILE_DIR"); dir != "" {
+		if data, err := os.ReadFile(c.heapProfile); err == nil {
+			os.WriteFile(filepath.Join(dir, "nodeagent-heap.pprof"), data, 0o644) //nolint:errcheck
+		}
+	}
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=20", "-sample_index=inuse_space", c.agentBin, c.heapProfile).CombinedOutput()
+	if err != nil {
+		b.Logf("go tool pprof: %v\n%s", err, out)
+		return
+	}
+	b.Logf("node-only agent heap profile (inuse_space):\n%s", out)
 }
 
 func maxMem(a, b ProcMemory) ProcMemory {

@@ -27,10 +27,9 @@ import (
 const binaryEnv = "DRYDOCK_BENCH_BINARY"
 
 var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
+	buildMu  sync.Mutex
+	buildDir string
+	built    = map[string]string{}
 )
 
 func TestMain(m *testing.M) {
@@ -48,22 +47,46 @@ func drydockBinary(tb testing.TB) string {
 	if bin := os.Getenv(binaryEnv); bin != "" {
 		return bin
 	}
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "drydock-bench-bin-")
-		if buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "drydock")
-		out, err := exec.Command("go", "build", "-o", buildBin, "github.com/drydock-sim/drydock/cmd/drydock").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build cmd/drydock: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return buildBin
+	return build(tb, "github.com/drydock-sim/drydock/cmd/drydock", "drydock")
 }
+
+// nodeOnlyBinary builds real/bench/nodeagent once per test process.
+func nodeOnlyBinary(tb testing.TB) string {
+	tb.Helper()
+	return build(tb, "github.com/drydock-sim/drydock/real/bench/nodeagent", "nodeagent")
+}
+
+func build(tb testing.TB, pkg, name string) string {
+	tb.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if bin, ok := built[pkg]; ok {
+		return bin
+	}
+	if buildDir == "" {
+		dir, err := os.MkdirTemp("", "drydock-bench-bin-")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		buildDir = dir
+	}
+	bin := filepath.Join(buildDir, name)
+	start := time.Now()
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		tb.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	tb.Logf("built %s in %s", pkg, time.Since(start).Round(time.Millisecond))
+	built[pkg] = bin
+	return bin
+}
+
+// agentKind is which binary runs the node agent.
+type agentKind int
+
+const (
+	drydockNode agentKind = iota // `drydock node`, the real thing
+	nodeOnly                     // real/bench/nodeagent: real/node alone, with a heap profile on SIGUSR1
+)
 
 // proc is a drydock subprocess with its output in a log file. It is in a
 // process group of its own; cleanup sends SIGTERM, and SIGKILL to the group
@@ -155,6 +178,9 @@ type cluster struct {
 	nodeName string
 	ctrNS    string
 	ns       *netnstest.NS
+	// heapProfile is where a nodeOnly agent writes its heap profile.
+	heapProfile string
+	agentBin    string
 }
 
 var (
@@ -169,11 +195,15 @@ var (
 // server, veth, network namespace (the agent's bridge and iptables chains
 // go with it), containerd namespace (containers, snapshots, images, the
 // pods' network namespaces and cgroup folders).
-func startCluster(tb testing.TB) *cluster {
+func startCluster(tb testing.TB, kind agentKind) *cluster {
 	tb.Helper()
 	netnstest.Require(tb, "ip", "nsenter", "iptables", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/bin/busybox")
 	ctrtest.Require(tb)
-	c := &cluster{bin: drydockBinary(tb)}
+	bin, err := filepath.Abs(drydockBinary(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &cluster{bin: bin}
 	_, c.ctrNS = ctrtest.Namespace(tb)
 
 	tag := netnstest.Tag(tb)
@@ -219,10 +249,16 @@ func startCluster(tb testing.TB) *cluster {
 	// is the agent's).
 	c.nodeName = "bench-" + tag
 	nodeDir := tb.TempDir()
-	c.agent = startProc(tb, "node", []string{"GODEBUG=gctrace=1"}, "nsenter", "--net="+c.ns.Path, "--", c.bin, "node",
+	argv := []string{"nsenter", "--net=" + c.ns.Path, "--", c.bin, "node"}
+	if kind == nodeOnly {
+		c.heapProfile = filepath.Join(nodeDir, "heap.pprof")
+		argv = []string{"nsenter", "--net=" + c.ns.Path, "--", nodeOnlyBinary(tb), "--heap-profile", c.heapProfile}
+	}
+	c.agentBin = argv[3]
+	c.agent = startProc(tb, "node", []string{"GODEBUG=gctrace=1"}, append(argv,
 		"--server", url, "--token", token, "--ca-cert-hash", caHash, "--name", c.nodeName, "--node-ip", nodeIP,
 		"--data-dir", filepath.Join(nodeDir, "data"), "--pod-log-dir", filepath.Join(nodeDir, "pods"),
-		"--containerd-namespace", c.ctrNS, "--bridge", "ddb"+tag)
+		"--containerd-namespace", c.ctrNS, "--bridge", "ddb"+tag)...)
 	ctx := context.Background()
 	waitFor(tb, "node Ready with a pod CIDR", 2*time.Minute, func() (bool, string) {
 		if c.agent.exited() {
@@ -244,9 +280,13 @@ func startCluster(tb testing.TB) *cluster {
 		return strings.Contains(c.agent.log(), "pod network ready"), tail(c.agent.log(), 2<<10)
 	})
 	for _, p := range []*proc{c.server, c.agent} {
+		want := c.bin
+		if p == c.agent {
+			want = c.agentBin
+		}
 		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.cmd.Process.Pid))
-		if err != nil || filepath.Base(exe) != filepath.Base(c.bin) {
-			tb.Fatalf("pid %d of the %s is %q (%v), not drydock", p.cmd.Process.Pid, p.name, exe, err)
+		if err != nil || exe != want {
+			tb.Fatalf("pid %d of the %s is %q (%v), not %s", p.cmd.Process.Pid, p.name, exe, err, want)
 		}
 	}
 	return c
