@@ -15,12 +15,18 @@ import (
 // updateStatus writes the pod's status if it differs from what the API
 // holds. The kubelet's fields are merged into the latest object it knows;
 // on a conflict it reads the pod again and retries.
-func (k *Kubelet) updateStatus(ps *podState) {
+func (k *Kubelet) updateStatus(ps *podState) { k.updateStatusFrom(ps, nil) }
+
+// updateStatusFrom is updateStatus with the status already computed for
+// the pod as it stands (nil: compute it).
+func (k *Kubelet) updateStatusFrom(ps *podState, st *corev1.PodStatus) {
 	if ps.frozen || ps.removed {
 		return
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		st := k.podStatus(ps)
+		if attempt > 0 || st == nil {
+			st = k.podStatus(ps)
+		}
 		base := ps.pod
 		if apiequality.Semantic.DeepEqual(&base.Status, st) {
 			return
@@ -261,12 +267,18 @@ func (k *Kubelet) podConditions(ps *podState, phase corev1.PodPhase) []corev1.Po
 			}
 		}
 	}
-	out := []corev1.PodCondition{
+	mine := [4]corev1.PodCondition{
 		mk(corev1.PodReadyToStartContainers, ps.sb.ready, "", ""),
 		mk(corev1.PodInitialized, initReason == "", initReason, initMsg),
 		mk(corev1.PodReady, ctrReason == "" && gatesOK, readyReason, readyMsg),
 		mk(corev1.ContainersReady, ctrReason == "", ctrReason, ctrMsg),
 	}
+	if sameConditions(old, &mine) {
+		// What the pod already holds (shared, never modified): most syncs
+		// of a running pod change nothing here.
+		return old[:len(old):len(old)]
+	}
+	out := append(make([]corev1.PodCondition, 0, len(old)+len(mine)), mine[:]...)
 	for _, o := range old {
 		switch o.Type {
 		case corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady:
@@ -275,4 +287,26 @@ func (k *Kubelet) podConditions(ps *podState, phase corev1.PodPhase) []corev1.Po
 		}
 	}
 	return out
+}
+
+// sameConditions reports whether old is exactly what podConditions would
+// build from mine: mine first, in order, then old's other conditions (those
+// are copied from old in order, so old must hold none of mine's types past
+// the first four).
+func sameConditions(old []corev1.PodCondition, mine *[4]corev1.PodCondition) bool {
+	if len(old) < len(mine) {
+		return false
+	}
+	for i := range mine {
+		if old[i] != mine[i] {
+			return false
+		}
+	}
+	for _, o := range old[len(mine):] {
+		switch o.Type {
+		case corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady, corev1.ContainersReady:
+			return false
+		}
+	}
+	return true
 }

@@ -74,12 +74,13 @@ func (k *Kubelet) syncRunning(ps *podState) {
 		k.startContainer(ps, c)
 		return
 	}
-	if phase := k.podStatus(ps).Phase; phase == corev1.PodSucceeded || phase == corev1.PodFailed {
+	st := k.podStatus(ps)
+	if phase := st.Phase; phase == corev1.PodSucceeded || phase == corev1.PodFailed {
 		ps.finished = true
 		k.syncFinished(ps)
 		return
 	}
-	k.updateStatus(ps)
+	k.updateStatusFrom(ps, st) // nothing changed since st was computed
 }
 
 // pastDeadline fails a pod that has been active longer than its
