@@ -71,6 +71,9 @@ func TestIndexesMatchBruteForce(t *testing.T) {
 					want[v] = append(want[v], k)
 				}
 			}
+			if n := inf.IndexLen(ix.name); n != len(want) {
+				t.Fatalf("step %d: index %s has %d values, want %d", step, ix.name, n, len(want))
+			}
 			for _, v := range []string{"n1", "n2", "app=0", "app=1", "app=2"} {
 				sort.Strings(want[v])
 				var got, shared []string
@@ -86,6 +89,15 @@ func TestIndexesMatchBruteForce(t *testing.T) {
 				if !reflect.DeepEqual(got, want[v]) || !reflect.DeepEqual(shared, want[v]) || inf.CountByIndex(ix.name, v) != len(want[v]) {
 					t.Fatalf("step %d: index %s=%s has %v (shared %v, count %d), want %v", step, ix.name, v, got, shared, inf.CountByIndex(ix.name, v), want[v])
 				}
+			}
+		}
+		for k, p := range live {
+			ns, name := informer.SplitKey(k)
+			if got, ok := inf.Get(ns, name); !ok || got != p {
+				t.Fatalf("step %d: Get(%s) = %v, %v", step, k, got, ok)
+			}
+			if got, ok := inf.GetKey(k); !ok || got != p {
+				t.Fatalf("step %d: GetKey(%s) = %v, %v", step, k, got, ok)
 			}
 		}
 		if l := inf.List(); len(l) != len(live) {

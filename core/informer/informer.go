@@ -151,6 +151,15 @@ func (i *Informer) ByIndexShared(index, value string) []api.Object {
 	return b.shared()
 }
 
+// IndexLen is the number of distinct values the index holds objects under
+// (0 for an unknown index).
+func (i *Informer) IndexLen(index string) int {
+	if idx := i.byName[index]; idx != nil {
+		return len(idx.buckets)
+	}
+	return 0
+}
+
 // CountByIndex is the number of objects with the index value.
 func (i *Informer) CountByIndex(index, value string) int {
 	if idx := i.byName[index]; idx != nil {

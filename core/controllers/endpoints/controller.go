@@ -144,6 +144,10 @@ func podIndexValues(obj api.Object) []string {
 	for k, v := range p.Labels {
 		out = append(out, p.Namespace+"/"+k+"="+v)
 	}
+	// In a fixed order, so that an update that keeps the labels gives the
+	// same values and the informer only swaps the object in its buckets
+	// (map order made it remove and re-add the pod about half the time).
+	sort.Strings(out[1:])
 	return out
 }
 
@@ -169,6 +173,9 @@ func serviceIndexValues(obj api.Object) []string {
 // enqueueFor queues the Services whose selector matches pod's labels, or
 // old's (a relabelled pod may leave a Service).
 func (c *Controller) enqueueFor(pod, old *corev1.Pod) {
+	if c.cfg.Services.IndexLen(ServiceSelectorIndex) == 0 {
+		return // no Service selects pods: nothing can match
+	}
 	seen := map[string]bool{}
 	for _, p := range []*corev1.Pod{pod, old} {
 		if p == nil {
