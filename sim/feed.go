@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"io"
 	"sort"
 	"time"
@@ -62,23 +63,24 @@ func NewFeed(sc *scenario.Scenario, opts FeedOptions) (*Feed, error) {
 		}
 		return Epoch.Add(f.w.Now())
 	}
-	if err := f.start(); err != nil {
+	if err := f.start(f.seed); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// start (re)builds the world with the current seed.
-func (f *Feed) start() error {
-	f.stopWatches()
-	f.w = nil
-	w, err := New(f.sc, Options{Seed: f.seed, HasSeed: true, DecisionSink: f.rec.Decision, Trace: f.trace})
-	f.trace = nil
+// start (re)builds the world with seed; on error the current world stays.
+func (f *Feed) start(seed uint64) error {
+	w, err := New(f.sc, Options{Seed: seed, HasSeed: true, DecisionSink: f.rec.Decision, Trace: f.trace})
 	if err != nil {
 		return err
 	}
-	f.w = w
-	f.nextAct = 0
+	f.trace = nil
+	f.stopWatches()
+	if f.w != nil {
+		f.rec.Reset()
+	}
+	f.w, f.seed, f.nextAct = w, seed, 0
 	for _, k := range feed.Kinds {
 		k := k
 		cancel, err := w.Client().Watch(bg, k.Resource(), "", listAll, func(ev api.WatchEvent) { f.rec.Change(k, ev) })
@@ -154,10 +156,8 @@ func (f *Feed) apply(c feed.Command) {
 }
 
 func (f *Feed) restart(seed uint64) {
-	f.seed = seed
-	f.rec.Reset()
-	if err := f.start(); err != nil {
-		f.err = err.Error()
+	if err := f.start(seed); err != nil {
+		f.err = fmt.Sprintf("restart with seed %d: %v", seed, err)
 	}
 }
 
