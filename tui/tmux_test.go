@@ -36,9 +36,38 @@ func TestBinaryInTmux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("bad input", func(t *testing.T) { badInput(t, bin, scen) })
 	t.Run("drive", func(t *testing.T) { driveInTmux(t, bin, scen, dir) })
 	t.Run("NO_COLOR", func(t *testing.T) { colourInTmux(t, bin, scen, dir, true) })
 	t.Run("colour", func(t *testing.T) { colourInTmux(t, bin, scen, dir, false) })
+}
+
+// badInput: mistakes are reported before any screen is drawn, with exit
+// status 2 and a message naming the problem.
+func badInput(t *testing.T, bin, scen string) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tui"}, "give a scenario file"},
+		{[]string{"tui", "no-such-file.yaml"}, "no-such-file.yaml"},
+		{[]string{"tui", scen, "--speed", "0"}, "--speed 0: must be between 1 and 10000"},
+		{[]string{"tui", scen, "--kubeconfig", "k"}, "not both"},
+		{[]string{"tui", "--kubeconfig", "no-such-kubeconfig"}, "--kubeconfig no-such-kubeconfig"},
+	}
+	for _, tc := range tests {
+		cmd := exec.Command(bin, tc.args...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != 2 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("drydock %v: status %d, output %q; want 2 and %q", tc.args, code, out, tc.want)
+		}
+	}
 }
 
 // tmuxSession runs drydock with args in a new detached 100x30 session and
