@@ -112,21 +112,30 @@ func ReadProcMemory(pid int) (ProcMemory, error) {
 }
 
 // gcLine matches a GODEBUG=gctrace=1 line's heap figures: heap at GC
-// start -> at GC end -> live, and the goal.
-var gcLine = regexp.MustCompile(`(\d+)->(\d+)->(\d+) MB, (\d+) MB goal`)
+// start -> at GC end -> live, the goal, and the goroutine stacks.
+var gcLine = regexp.MustCompile(`(\d+)->(\d+)->(\d+) MB, (\d+) MB goal, (\d+) MB stacks`)
 
-// LastGC returns the live heap (MB) after the last garbage collection and
-// that cycle's heap goal, from a log with GODEBUG=gctrace=1 lines, and how
-// many cycles the log has. ok is false when there is none.
-func LastGC(log string) (liveMB, goalMB, cycles int, ok bool) {
+// GCStats is what the last GODEBUG=gctrace=1 line of a log says.
+type GCStats struct {
+	Cycles   int // gc lines in the log
+	LiveMB   int // heap marked live by the last cycle
+	GoalMB   int // heap goal of the last cycle
+	StacksMB int // goroutine stacks scanned by the last cycle
+}
+
+// LastGC reads the last GODEBUG=gctrace=1 line of log. ok is false when
+// there is none.
+func LastGC(log string) (st GCStats, ok bool) {
 	all := gcLine.FindAllStringSubmatch(log, -1)
 	if len(all) == 0 {
-		return 0, 0, 0, false
+		return st, false
 	}
 	last := all[len(all)-1]
-	liveMB, _ = strconv.Atoi(last[3])
-	goalMB, _ = strconv.Atoi(last[4])
-	return liveMB, goalMB, len(all), true
+	st.Cycles = len(all)
+	st.LiveMB, _ = strconv.Atoi(last[3])
+	st.GoalMB, _ = strconv.Atoi(last[4])
+	st.StacksMB, _ = strconv.Atoi(last[5])
+	return st, true
 }
 
 // MiB formats bytes as mebibytes with one decimal.

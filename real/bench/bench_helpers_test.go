@@ -103,13 +103,13 @@ func TestReadProcMemorySelf(t *testing.T) {
 func TestLastGC(t *testing.T) {
 	log := `gc 1 @0.012s 2%: 0.024+2.2+0.005 ms clock, 0.048+0.52/0.41/0.31+0.010 ms cpu, 3->4->2 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P
 time=x level=INFO msg=hello
-gc 2 @0.022s 5%: 0.019+9.9+0.004 ms clock, 0.039+2.4/0.68/0.27+0.009 ms cpu, 40->51->37 MB, 52 MB goal, 0 MB stacks, 0 MB globals, 2 P
+gc 2 @0.022s 5%: 0.019+9.9+0.004 ms clock, 0.039+2.4/0.68/0.27+0.009 ms cpu, 40->51->37 MB, 52 MB goal, 3 MB stacks, 0 MB globals, 2 P
 `
-	live, goal, n, ok := LastGC(log)
-	if !ok || live != 37 || goal != 52 || n != 2 {
-		t.Fatalf("LastGC = %d, %d, %d, %v; want 37, 52, 2, true", live, goal, n, ok)
+	st, ok := LastGC(log)
+	if want := (GCStats{Cycles: 2, LiveMB: 37, GoalMB: 52, StacksMB: 3}); !ok || st != want {
+		t.Fatalf("LastGC = %+v, %v; want %+v, true", st, ok, want)
 	}
-	if _, _, _, ok := LastGC("no gc here"); ok {
+	if _, ok := LastGC("no gc here"); ok {
 		t.Fatal("ok without gc lines")
 	}
 }

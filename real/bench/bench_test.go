@@ -295,8 +295,8 @@ func benchMemory(b *testing.B, kind agentKind) {
 		MiB(srv.VmRSS), MiB(srv.VmHWM), MiB(srv.RssAnon), MiB(srv.RssFile),
 		MiB(node.VmRSS), MiB(node.VmHWM), MiB(node.RssAnon), MiB(node.RssFile))
 	for _, p := range []*proc{c.server, c.agent} {
-		if live, goal, n, ok := LastGC(p.log()); ok {
-			b.Logf("%s: %d GC cycles, live heap after the last %d MB, goal %d MB", p.name, n, live, goal)
+		if st, ok := LastGC(p.log()); ok {
+			b.Logf("%s: %d GC cycles; the last: live heap %d MB, goal %d MB, goroutine stacks %d MB", p.name, st.Cycles, st.LiveMB, st.GoalMB, st.StacksMB)
 		}
 	}
 	b.ReportMetric(float64(srv.VmRSS)/(1<<20), "server-rss-MiB")
