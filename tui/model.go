@@ -50,7 +50,18 @@ const (
 	inputFilter
 	inputJump
 	inputSeed
+	inputCommand
 )
+
+// commands are k9s-style view names for ':' (with their aliases).
+var commands = map[string]View{
+	"nodes": ViewNodes, "node": ViewNodes, "no": ViewNodes,
+	"pods": ViewPods, "pod": ViewPods, "po": ViewPods,
+	"pending": ViewPending, "queue": ViewPending,
+	"deployments": ViewDeployments, "deployment": ViewDeployments, "deploy": ViewDeployments, "dp": ViewDeployments,
+	"recovery": ViewRecovery, "timeline": ViewRecovery,
+	"events": ViewEvents, "event": ViewEvents, "ev": ViewEvents,
+}
 
 // Options configure a Model.
 type Options struct {
@@ -308,6 +319,8 @@ func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.grid = !m.grid
 	case "/":
 		m.input, m.inputText = inputFilter, t.filter
+	case ":":
+		m.input, m.inputText = inputCommand, ""
 	case "esc":
 		if t.filter != "" {
 			t.filter = ""
@@ -361,6 +374,17 @@ func (m *Model) inputKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 				m.note = err.Error()
 			} else {
 				m.control(feed.Command{Op: feed.OpJump, At: d})
+			}
+		case inputCommand:
+			if text == "q" || text == "quit" || text == "q!" {
+				m.input = inputNone
+				m.quitting = true
+				return m, tea.Quit
+			}
+			if v, ok := commands[strings.ToLower(text)]; ok {
+				m.stack = []screen{{view: v}}
+			} else if text != "" {
+				m.note = fmt.Sprintf("unknown view %q (nodes, pods, pending, deploy, recovery, events, q)", text)
 			}
 		case inputSeed:
 			seed, err := strconv.ParseUint(text, 10, 64)

@@ -208,6 +208,28 @@ func TestControlKeys(t *testing.T) {
 	}
 }
 
+// ':' switches views by name, as in k9s.
+func TestCommandMode(t *testing.T) {
+	h := newHarness(t, loadScenario(t, nil), 80, 24)
+	tests := []struct{ cmd, want string }{
+		{":deploy", "[4 Deploy]"},
+		{":po", "[2 Pods]"},
+		{":events", "[6 Events]"},
+		{":recovery", "[5 Recovery(0)]"},
+		{":nope", `unknown view "nope"`},
+	}
+	for _, tc := range tests {
+		h.keys(tc.cmd, "enter")
+		if v := h.m.View(); !strings.Contains(v, tc.want) {
+			t.Errorf("%s: view lacks %q:\n%s", tc.cmd, tc.want, v)
+		}
+	}
+	h.keys(":q")
+	if _, cmd := h.m.Update(tea.KeyMsg{Type: tea.KeyEnter}); cmd == nil || cmd() != tea.Quit() {
+		t.Error(":q did not quit")
+	}
+}
+
 // A step runs exactly one simulator event.
 func TestStepKey(t *testing.T) {
 	h := newHarness(t, loadScenario(t, nil), 80, 24)

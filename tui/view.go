@@ -144,6 +144,8 @@ func (m *Model) footer() string {
 		return "jump to (e.g. 2m30s): " + m.inputText + "█"
 	case inputSeed:
 		return "restart with seed: " + m.inputText + "█"
+	case inputCommand:
+		return ":" + m.inputText + "█"
 	}
 	if m.note != "" {
 		return m.sty.warn.Render(m.note)
@@ -164,6 +166,7 @@ func (m *Model) helpLines() []string {
 	return []string{
 		m.sty.bold.Render("Keys"),
 		"  1-6, tab       views: Nodes, Pods, Pending, Deploy, Recovery, Events",
+		"  :name          view by name, as in k9s (:pods, :deploy, :events, :q)",
 		"  ↑↓ / j k       move (in the node grid also ← → / h l)",
 		"  ← → / h l      page up / down;  pgup pgdn, home end also work",
 		"  enter          open: a node's pods, a pod's scheduling decision",
