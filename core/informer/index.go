@@ -53,8 +53,22 @@ func (x *index) remove(v, key string) {
 // replace swaps the object under key in bucket v, whose key set is unchanged.
 func (x *index) replace(v, key string, obj api.Object) {
 	if b := x.buckets[v]; b != nil {
-		b.put(key, obj)
+		b.replace(key, obj)
 	}
+}
+
+// replace is put for a key the bucket holds: the sorted position is found
+// without first asking the map whether the key is new.
+func (b *bucket) replace(key string, obj api.Object) {
+	if !b.stale {
+		n, found := slices.BinarySearch(b.keys, key)
+		if !found {
+			b.put(key, obj) // not held after all: the general path
+			return
+		}
+		b.sorted[n] = obj
+	}
+	b.objs[key] = obj
 }
 
 func (b *bucket) put(key string, obj api.Object) {
