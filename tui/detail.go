@@ -118,22 +118,25 @@ func (m *Model) decisionLines(info *PodInfo) []string {
 		return append(out, s.dim.Render("  no attempt yet"))
 	}
 	// Earlier attempts in one line each; the last in full.
-	for _, d := range info.Decisions[:len(info.Decisions)-1] {
-		out = append(out, "  "+m.decisionSummary(d))
+	for _, d := range info.Decisions {
+		for _, l := range wrap(m.decisionSummary(d), m.w-2) {
+			out = append(out, "  "+l)
+		}
+		if len(d.Victims) > 0 {
+			var vs []string
+			for _, v := range d.Victims {
+				vs = append(vs, v.Namespace+"/"+v.Name)
+			}
+			for _, l := range wrap("victims: "+strings.Join(vs, ", "), m.w-4) {
+				out = append(out, "    "+l)
+			}
+		}
 	}
 	d := info.Decisions[len(info.Decisions)-1]
-	out = append(out, "  "+m.decisionSummary(d))
 	if d.Message != "" {
 		for _, l := range wrap(d.Message, m.w-4) {
 			out = append(out, "    "+s.warn.Render(l))
 		}
-	}
-	if d.NominatedNode != "" {
-		var vs []string
-		for _, v := range d.Victims {
-			vs = append(vs, v.Namespace+"/"+v.Name)
-		}
-		out = append(out, fmt.Sprintf("    preemption: nominated %s, victims %s", d.NominatedNode, strings.Join(vs, ", ")))
 	}
 	// Per-node table: scored nodes by total (winner first), then rejected.
 	type row struct {
@@ -249,6 +252,9 @@ func (m *Model) decisionSummary(d feed.Decision) string {
 	} else {
 		res = m.sty.ok.Render(res)
 	}
+	if d.NominatedNode != "" {
+		res += fmt.Sprintf(", nominated %s (preempts %s)", d.NominatedNode, plural(len(d.Victims), "pod"))
+	}
 	return fmt.Sprintf("attempt %d at %s (cycle %d): %d nodes, %d evaluated, %d feasible %s",
 		d.Attempts, m.at(d.At), d.Cycle, d.NumAllNodes, d.Evaluated, d.Feasible, res)
 }
@@ -310,4 +316,11 @@ func expectedSteps(r *Recovery) []string {
 		steps = append(steps, StepEvicted, StepRescheduled, StepPodsReady)
 	}
 	return append(steps, StepNodeBack)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -172,6 +172,19 @@ func TestRolloutGolden(t *testing.T) {
 	golden(t, "deployments-rolling-update", h.m.View())
 }
 
+// A preemption: the high-priority pod's failed attempt nominates a node
+// and names its victims; the next attempt places it there.
+func TestPreemptionGolden(t *testing.T) {
+	sc, err := scenario.Load("../scenarios/priority-preemption.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, sc, 100, 40)
+	h.jump("2m30s")
+	h.keys("2", "/critical", "enter", "enter")
+	golden(t, "pod-detail-preemption", h.m.View())
+}
+
 // Keys that act on the simulation reach the feed and show in the header.
 func TestControlKeys(t *testing.T) {
 	h := newHarness(t, loadScenario(t, nil), 80, 24)

@@ -621,7 +621,7 @@ func wrap(s string, w int) []string {
 	var out []string
 	var cur string
 	for _, word := range strings.Fields(s) {
-		if cur != "" && len(cur)+1+len(word) > w {
+		if cur != "" && ansi.StringWidth(cur)+1+ansi.StringWidth(word) > w {
 			out = append(out, cur)
 			cur = "  " + word
 			continue
