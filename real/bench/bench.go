@@ -216,3 +216,152 @@ func FormatMappings(ms []Mapping, n int) string {
 	}
 	return b.String()
 }
+
+// Request is one line of `drydock server --log-requests` output.
+type Request struct {
+	End      time.Time // when it was logged (the request's end)
+	Method   string
+	Kind     string // resource[/subresource], e.g. "pods/status", "events"
+	User     string
+	Code     int
+	Duration time.Duration // as the server measured it
+	Watch    bool
+}
+
+var requestLine = regexp.MustCompile(`time=(\S+) level=\S+ msg=request method=(\S+) uri=(\S+) user=(\S+) code=(\d+) remote=\S+ duration=(\S+)`)
+
+// ParseRequests reads the request lines of a server log; other lines are
+// skipped.
+func ParseRequests(log string) ([]Request, error) {
+	var out []Request
+	for _, m := range requestLine.FindAllStringSubmatch(log, -1) {
+		end, err := time.Parse(time.RFC3339Nano, m[1])
+		if err != nil {
+			return nil, fmt.Errorf("request log time %q: %w", m[1], err)
+		}
+		d, err := time.ParseDuration(m[6])
+		if err != nil {
+			return nil, fmt.Errorf("request log duration %q: %w", m[6], err)
+		}
+		code, _ := strconv.Atoi(m[5])
+		path, query, _ := strings.Cut(m[3], "?")
+		out = append(out, Request{End: end, Method: m[2], Kind: resourceKind(path), User: m[4], Code: code, Duration: d,
+			Watch: strings.Contains(query, "watch=true") || strings.Contains(query, "watch=1")})
+	}
+	return out, nil
+}
+
+// resourceKind is the resource (and subresource) a request path names:
+// /api/v1/namespaces/default/pods/p/status → "pods/status".
+func resourceKind(path string) string {
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(seg) >= 2 && seg[0] == "api":
+		seg = seg[2:]
+	case len(seg) >= 3 && seg[0] == "apis":
+		seg = seg[3:]
+	default:
+		return path
+	}
+	if len(seg) >= 2 && seg[0] == "namespaces" && len(seg) != 2 {
+		seg = seg[2:]
+	}
+	switch len(seg) {
+	case 0:
+		return path
+	case 1, 2:
+		return seg[0]
+	default:
+		return seg[0] + "/" + seg[2]
+	}
+}
+
+// RequestSummary is the count and server time of one kind of request.
+type RequestSummary struct {
+	Key   string // "METHOD kind user-class"
+	Count int
+	Total time.Duration
+	Max   time.Duration
+}
+
+// SummarizeRequests groups the non-watch requests that ended in [from, to]
+// by method, kind and user class (node, admin or the user name), largest
+// total first.
+func SummarizeRequests(reqs []Request, from, to time.Time) []RequestSummary {
+	by := map[string]*RequestSummary{}
+	for _, r := range reqs {
+		if r.Watch || r.End.Before(from) || r.End.After(to) {
+			continue
+		}
+		user := r.User
+		if strings.HasPrefix(user, "system:node:") {
+			user = "node"
+		} else if user == "drydock-admin" {
+			user = "admin"
+		}
+		key := r.Method + " " + r.Kind + " " + user
+		s := by[key]
+		if s == nil {
+			s = &RequestSummary{Key: key}
+			by[key] = s
+		}
+		s.Count++
+		s.Total += r.Duration
+		if r.Duration > s.Max {
+			s.Max = r.Duration
+		}
+	}
+	out := make([]RequestSummary, 0, len(by))
+	for _, s := range by {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Total != out[j].Total {
+			return out[i].Total > out[j].Total
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}
+
+// CPUTimes is a process's CPU use from /proc/PID/stat: its own (user +
+// system) and that of its waited-for children (CNI plugins, iptables).
+type CPUTimes struct {
+	Self, Children time.Duration
+}
+
+// clockTick is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTick = 10 * time.Millisecond
+
+// ParseStat reads utime, stime, cutime and cstime from a /proc/PID/stat
+// line.
+func ParseStat(line string) (CPUTimes, error) {
+	// The command name (field 2) is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(line, ')')
+	if i < 0 {
+		return CPUTimes{}, fmt.Errorf("stat: no command name in %q", line)
+	}
+	f := strings.Fields(line[i+1:])
+	// f[0] is field 3 (state); utime..cstime are fields 14..17.
+	if len(f) < 15 {
+		return CPUTimes{}, fmt.Errorf("stat: %d fields after the command name, want at least 15", len(f))
+	}
+	var v [4]int64
+	for k := range v {
+		n, err := strconv.ParseInt(f[11+k], 10, 64)
+		if err != nil {
+			return CPUTimes{}, fmt.Errorf("stat field %d: %w", 14+k, err)
+		}
+		v[k] = n
+	}
+	return CPUTimes{Self: time.Duration(v[0]+v[1]) * clockTick, Children: time.Duration(v[2]+v[3]) * clockTick}, nil
+}
+
+// ReadCPU reads /proc/PID/stat.
+func ReadCPU(pid int) (CPUTimes, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return CPUTimes{}, err
+	}
+	return ParseStat(string(b))
+}

@@ -164,3 +164,71 @@ func TestParseSmaps(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestResourceKind(t *testing.T) {
+	for path, want := range map[string]string{
+		"/api/v1/namespaces/default/pods/p-1/status":                        "pods/status",
+		"/api/v1/namespaces/default/pods/p-1":                               "pods",
+		"/api/v1/namespaces/default/pods":                                   "pods",
+		"/api/v1/namespaces/default/events":                                 "events",
+		"/api/v1/namespaces/kube-node-lease":                                "namespaces",
+		"/api/v1/nodes/n1/status":                                           "nodes/status",
+		"/api/v1/pods":                                                      "pods",
+		"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1": "leases",
+		"/version": "/version",
+	} {
+		if got := resourceKind(path); got != want {
+			t.Errorf("resourceKind(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestParseAndSummarizeRequests(t *testing.T) {
+	log := `time=2026-12-06T04:20:00.100Z level=INFO msg=request method=PUT uri=/api/v1/namespaces/default/pods/a/status user=system:node:n1 code=200 remote=10.0.0.2:5000 duration=3.5ms
+time=2026-12-06T04:20:00.200Z level=INFO msg=request method=POST uri=/api/v1/namespaces/default/events user=system:node:n1 code=201 remote=10.0.0.2:5000 duration=800µs
+time=2026-12-06T04:20:00.300Z level=INFO msg=request method=PUT uri=/api/v1/namespaces/default/pods/b/status user=system:node:n1 code=200 remote=10.0.0.2:5000 duration=6.5ms
+time=2026-12-06T04:20:00.400Z level=INFO msg=request method=GET uri=/api/v1/namespaces/default/pods?watch=true user=drydock-admin code=200 remote=10.0.0.1:5000 duration=2s
+time=2026-12-06T04:20:00.500Z level=INFO msg=something else
+time=2026-12-06T04:20:09.000Z level=INFO msg=request method=POST uri=/api/v1/namespaces/default/pods user=drydock-admin code=201 remote=10.0.0.1:5000 duration=9ms
+`
+	reqs, err := ParseRequests(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 5 || !reqs[3].Watch || reqs[1].Duration != 800*time.Microsecond || reqs[0].Code != 200 {
+		t.Fatalf("parsed %+v", reqs)
+	}
+	from, _ := time.Parse(time.RFC3339, "2026-12-06T04:20:00Z")
+	got := SummarizeRequests(reqs, from, from.Add(time.Second))
+	want := []RequestSummary{
+		{Key: "PUT pods/status node", Count: 2, Total: 10 * time.Millisecond, Max: 6500 * time.Microsecond},
+		{Key: "POST events node", Count: 1, Total: 800 * time.Microsecond, Max: 800 * time.Microsecond},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("summary %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if _, err := ParseRequests("time=yesterday level=INFO msg=request method=GET uri=/ user=u code=200 remote=r duration=1ms"); err == nil {
+		t.Fatal("no error for a bad time")
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	line := "4242 (drydock node) S 1 4242 4242 0 -1 4194560 9000 100 0 0 150 50 7 3 20 0 14 0 1234 2455124 22800 18446744073709551615\n"
+	got, err := ParseStat(line)
+	if err != nil || got != (CPUTimes{Self: 2 * time.Second, Children: 100 * time.Millisecond}) {
+		t.Fatalf("ParseStat = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"4242 drydock S 1", "4242 (x) S 1 2 3", "4242 (x) S 1 4242 4242 0 -1 4194560 9000 100 0 0 1x0 50 7 3 20"} {
+		if _, err := ParseStat(bad); err == nil {
+			t.Errorf("no error for %q", bad)
+		}
+	}
+	if c, err := ReadCPU(os.Getpid()); err != nil || c.Self < 0 {
+		t.Fatalf("ReadCPU(self) = %+v, %v", c, err)
+	}
+}

@@ -44,11 +44,20 @@ func BenchmarkPodStartup(b *testing.B) {
 	bare := newBareContainerd(b)
 	b.Logf("load average at start: %s", loadAvg())
 	var podLat, bindLat, bareLat []time.Duration
+	type window struct{ from, to time.Time }
+	var windows []window
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		agent0, srv0 := c.cpu(b)
+		from := time.Now()
 		run, bound := c.podBatch(b, i)
+		to := time.Now()
 		podLat, bindLat = append(podLat, run...), append(bindLat, bound...)
 		b.StopTimer()
+		windows = append(windows, window{from, to})
+		agent1, srv1 := c.cpu(b)
+		b.Logf("batch %d: %s wall; CPU: agent %s (+ %s in its child processes), server %s", i, to.Sub(from).Round(time.Millisecond),
+			agent1.Self-agent0.Self, agent1.Children-agent0.Children, srv1.Self-srv0.Self)
 		c.deletePods(b, "bench-batch="+strconv.Itoa(i), 2*time.Minute)
 		b.StartTimer()
 		bareLat = append(bareLat, bare.batch(b, i)...)
@@ -61,6 +70,20 @@ func BenchmarkPodStartup(b *testing.B) {
 	b.Logf("pods create→Running (ms): %v", msList(podLat))
 	b.Logf("pods create→bound   (ms): %v", msList(bindLat))
 	b.Logf("bare containerd     (ms): %v", msList(bareLat))
+	if os.Getenv(requestLogEnv) != "" {
+		reqs, err := ParseRequests(c.server.log())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, w := range windows {
+			var lines strings.Builder
+			for _, r := range SummarizeRequests(reqs, w.from, w.to.Add(time.Second)) {
+				fmt.Fprintf(&lines, "  %-40s %4d requests, %8s in the server (max %s)\n", r.Key, r.Count,
+					r.Total.Round(100*time.Microsecond), r.Max.Round(100*time.Microsecond))
+			}
+			b.Logf("batch %d API requests (non-watch, server-side time):\n%s", i, lines.String())
+		}
+	}
 	for _, r := range []struct {
 		name string
 		d    []time.Duration
@@ -68,6 +91,20 @@ func BenchmarkPodStartup(b *testing.B) {
 		b.ReportMetric(ms(Percentile(r.d, 50)), r.name+"-p50-ms")
 		b.ReportMetric(ms(Percentile(r.d, 99)), r.name+"-p99-ms")
 	}
+}
+
+// cpu reads the agent's and the server's CPU times.
+func (c *cluster) cpu(b *testing.B) (agent, server CPUTimes) {
+	b.Helper()
+	agent, err := ReadCPU(c.agent.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	server, err = ReadCPU(c.server.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return agent, server
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -26,6 +26,11 @@ import (
 // binaryEnv names a prebuilt drydock binary to use instead of building one.
 const binaryEnv = "DRYDOCK_BENCH_BINARY"
 
+// requestLogEnv, when set, runs the server with --log-requests, and
+// BenchmarkPodStartup logs which API requests each batch made and the time
+// the server spent on them.
+const requestLogEnv = "DRYDOCK_BENCH_REQUEST_LOG"
+
 var (
 	buildMu  sync.Mutex
 	buildDir string
@@ -223,8 +228,11 @@ func startCluster(tb testing.TB, kind agentKind) *cluster {
 	// The server, as `drydock server` runs by default (etcd with fsync),
 	// with the Go runtime's GC trace on stderr for the live heap.
 	srvDir := tb.TempDir()
-	c.server = startProc(tb, "server", []string{"GODEBUG=gctrace=1"}, c.bin, "server", "--data-dir", srvDir,
-		"--bind-address", hostIP, "--advertise-address", hostIP, "--secure-port", "0")
+	srvArgs := []string{c.bin, "server", "--data-dir", srvDir, "--bind-address", hostIP, "--advertise-address", hostIP, "--secure-port", "0"}
+	if os.Getenv(requestLogEnv) != "" {
+		srvArgs = append(srvArgs, "--log-requests")
+	}
+	c.server = startProc(tb, "server", []string{"GODEBUG=gctrace=1"}, srvArgs...)
 	var url, token, caHash string
 	waitFor(tb, "server ready", 2*time.Minute, func() (bool, string) {
 		if c.server.exited() {
