@@ -168,13 +168,15 @@ func (c *cluster) dump() {
 	if c.k == nil {
 		return
 	}
+	k := *c.k
+	k.Timeout = 15 * time.Second // the server may be the broken part
 	for _, args := range [][]string{
 		{"get", "nodes", "-o", "wide"},
 		{"get", "pods", "-A", "-o", "wide"},
 		{"get", "endpoints", "-A"},
 		{"get", "events", "-A"},
 	} {
-		out, err := c.k.Run(args...)
+		out, err := k.Run(args...)
 		t.Logf("--- kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
@@ -201,8 +203,9 @@ func TestMultiHost(t *testing.T) {
 	c.d = newCtrd(t)
 	c.ns = "e2e-" + strings.TrimPrefix(c.tp.Bridge, "ddbr")
 	t.Cleanup(func() {
-		// Pod logs land under the agents' log root (/var/log/pods):
-		// remove those of the test's namespace.
+		// The agents write pod logs under their data dirs (--pod-log-dir);
+		// should one fall back to the default /var/log/pods, remove the
+		// test's there too (and leftovers reports it).
 		m, _ := filepath.Glob("/var/log/pods/" + c.ns + "_*")
 		for _, p := range m {
 			os.RemoveAll(p)
