@@ -431,6 +431,8 @@ func (m *Model) enter() {
 	switch t.view {
 	case ViewNodes:
 		m.stack = append(m.stack, screen{view: ViewNodeDetail, target: sel})
+	case ViewDeployments:
+		m.stack = append(m.stack, screen{view: ViewPods, target: sel})
 	case ViewPods, ViewPending, ViewNodeDetail, ViewEvents:
 		if t.view == ViewEvents {
 			sel = m.podKeyOfEvent(sel)

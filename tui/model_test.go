@@ -142,6 +142,7 @@ func TestViewsGolden(t *testing.T) {
 		{name: "pending-pod-detail", w: 100, h: 30, at: "2m40s", keys: []string{"3", "enter"},
 			edit: func(s string) string { return strings.Replace(s, "replicas: 10", "replicas: 36", 1) }},
 		{name: "deployments-drain", w: 80, h: 24, at: "6m2s", keys: []string{"4"}},
+		{name: "deployment-pods", w: 80, h: 24, at: "6m2s", keys: []string{"4", "enter"}},
 		{name: "recovery-in-progress", w: 80, h: 24, at: "2m25s", keys: []string{"5"}},
 		{name: "recovery-end", w: 80, h: 30, at: "10m", keys: []string{"5"}},
 		{name: "events", w: 100, h: 24, at: "2m30s", keys: []string{"6"}},

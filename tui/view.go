@@ -241,6 +241,9 @@ func (m *Model) build() *list {
 	case ViewNodes:
 		return m.nodesList()
 	case ViewPods:
+		if t := m.top().target; t != "" {
+			return m.podsList("", m.podKeysOfDeployment(t))
+		}
 		return m.podsList("", m.St.PodKeys())
 	case ViewPending:
 		return m.pendingList()
@@ -809,6 +812,22 @@ func (m *Model) nodeDetail() *list {
 		"taints: " + taints,
 	}
 	return l
+}
+
+// podKeysOfDeployment lists the pods whose ReplicaSet the deployment owns.
+func (m *Model) podKeysOfDeployment(k string) []string {
+	d := m.St.Deployments[k]
+	if d == nil {
+		return nil
+	}
+	var out []string
+	for _, rs := range m.replicaSetsOf(d) {
+		for pk := range m.St.podsByOwner[string(rs.UID)] {
+			out = append(out, pk)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (m *Model) podKeysOn(node string) []string {
