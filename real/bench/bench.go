@@ -228,7 +228,9 @@ type Request struct {
 	Watch    bool
 }
 
-var requestLine = regexp.MustCompile(`time=(\S+) level=\S+ msg=request method=(\S+) uri=(\S+) user=(\S+) code=(\d+) remote=\S+ duration=(\S+)`)
+// requestLine matches a request log line; slog quotes the URI when it has
+// characters such as '=' (a query).
+var requestLine = regexp.MustCompile(`time=(\S+) level=\S+ msg=request method=(\S+) uri=("(?:[^"\\]|\\.)*"|\S+) user=(\S+) code=(\d+) remote=\S+ duration=(\S+)`)
 
 // ParseRequests reads the request lines of a server log; other lines are
 // skipped.
@@ -244,7 +246,13 @@ func ParseRequests(log string) ([]Request, error) {
 			return nil, fmt.Errorf("request log duration %q: %w", m[6], err)
 		}
 		code, _ := strconv.Atoi(m[5])
-		path, query, _ := strings.Cut(m[3], "?")
+		uri := m[3]
+		if strings.HasPrefix(uri, `"`) {
+			if u, err := strconv.Unquote(uri); err == nil {
+				uri = u
+			}
+		}
+		path, query, _ := strings.Cut(uri, "?")
 		out = append(out, Request{End: end, Method: m[2], Kind: resourceKind(path), User: m[4], Code: code, Duration: d,
 			Watch: strings.Contains(query, "watch=true") || strings.Contains(query, "watch=1")})
 	}

@@ -187,7 +187,7 @@ func TestParseAndSummarizeRequests(t *testing.T) {
 	log := `time=2026-12-06T04:20:00.100Z level=INFO msg=request method=PUT uri=/api/v1/namespaces/default/pods/a/status user=system:node:n1 code=200 remote=10.0.0.2:5000 duration=3.5ms
 time=2026-12-06T04:20:00.200Z level=INFO msg=request method=POST uri=/api/v1/namespaces/default/events user=system:node:n1 code=201 remote=10.0.0.2:5000 duration=800µs
 time=2026-12-06T04:20:00.300Z level=INFO msg=request method=PUT uri=/api/v1/namespaces/default/pods/b/status user=system:node:n1 code=200 remote=10.0.0.2:5000 duration=6.5ms
-time=2026-12-06T04:20:00.400Z level=INFO msg=request method=GET uri=/api/v1/namespaces/default/pods?watch=true user=drydock-admin code=200 remote=10.0.0.1:5000 duration=2s
+time=2026-12-06T04:20:00.400Z level=INFO msg=request method=GET uri="/api/v1/namespaces/default/pods?labelSelector=a%3Db&watch=true" user=drydock-admin code=200 remote=10.0.0.1:5000 duration=2s
 time=2026-12-06T04:20:00.500Z level=INFO msg=something else
 time=2026-12-06T04:20:09.000Z level=INFO msg=request method=POST uri=/api/v1/namespaces/default/pods user=drydock-admin code=201 remote=10.0.0.1:5000 duration=9ms
 `
@@ -195,7 +195,7 @@ time=2026-12-06T04:20:09.000Z level=INFO msg=request method=POST uri=/api/v1/nam
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reqs) != 5 || !reqs[3].Watch || reqs[1].Duration != 800*time.Microsecond || reqs[0].Code != 200 {
+	if len(reqs) != 5 || !reqs[3].Watch || reqs[3].Kind != "pods" || reqs[1].Duration != 800*time.Microsecond || reqs[0].Code != 200 {
 		t.Fatalf("parsed %+v", reqs)
 	}
 	from, _ := time.Parse(time.RFC3339, "2026-12-06T04:20:00Z")
