@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"slices"
 	"time"
 
 	"github.com/drydock-sim/drydock/core/cri"
@@ -36,7 +37,7 @@ func (q *pullQueue) cancel(r *pullReq) bool {
 	for i, w := range q.waiting {
 		if w == r {
 			r.canceled = true
-			q.waiting = append(q.waiting[:i], q.waiting[i+1:]...)
+			q.waiting = slices.Delete(q.waiting, i, i+1) // clears the vacated slot
 			return true
 		}
 	}
@@ -46,7 +47,14 @@ func (q *pullQueue) cancel(r *pullReq) bool {
 func (q *pullQueue) pump(k *Kubelet) {
 	for len(q.waiting) > 0 && (!q.busy || k.cfg.ParallelImagePulls) {
 		r := q.waiting[0]
+		// Clear the slot: the array behind the slice would otherwise keep
+		// every finished request (its sandbox config, callback and pod)
+		// alive for as long as the kubelet runs.
+		q.waiting[0] = nil
 		q.waiting = q.waiting[1:]
+		if len(q.waiting) == 0 {
+			q.waiting = nil
+		}
 		if r.canceled {
 			continue
 		}
