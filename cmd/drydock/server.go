@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -75,6 +76,8 @@ SIGTERM or SIGINT shuts it down gracefully. Logs go to stderr.`,
 	f.StringSliceVar(&cfg.TLSSANs, "tls-san", nil, "extra names or addresses for the serving certificate (repeatable)")
 	f.StringVar(&cfg.ServiceCIDR, "service-cluster-ip-range", server.DefaultServiceCIDR, "range Service ClusterIPs come from")
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", server.DefaultClusterCIDR, "pod network; each node gets a /24 (IPv4) of it")
+	f.DurationVar(&cfg.NodeMonitorPeriod, "node-monitor-period", 5*time.Second, "how often node health is checked")
+	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may go without renewing its Lease before it is marked NotReady")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the control plane's random choices (0: random, logged)")
 	f.BoolVar(&cfg.LogRequests, "log-requests", false, "log every API request at info level")
 	f.StringVar(&level, "log-level", "info", "debug, info, warn or error")

@@ -82,6 +82,12 @@ type Config struct {
 	// 10.244.0.0/16, a /24 per node).
 	ServiceCIDR string
 	ClusterCIDR string
+	// NodeMonitorPeriod and NodeMonitorGracePeriod are kube-controller-
+	// manager's flags of the same names: how often node health is checked,
+	// and how long a node may go without renewing its Lease before it is
+	// NotReady (zero: Kubernetes' 5s and 40s).
+	NodeMonitorPeriod      time.Duration
+	NodeMonitorGracePeriod time.Duration
 	// CompactionInterval: how often etcd history older than one interval
 	// is compacted (default 5m; negative: never).
 	CompactionInterval time.Duration
@@ -138,6 +144,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if _, err := nodeipam.ParseCIDRs("--cluster-cidr", cfg.ClusterCIDR); err != nil {
 		return nil, err
+	}
+	if cfg.NodeMonitorPeriod < 0 {
+		return nil, fmt.Errorf("--node-monitor-period %v: must not be negative", cfg.NodeMonitorPeriod)
+	}
+	if cfg.NodeMonitorGracePeriod < 0 {
+		return nil, fmt.Errorf("--node-monitor-grace-period %v: must not be negative", cfg.NodeMonitorGracePeriod)
 	}
 	if cfg.AdvertiseAddress == "" {
 		// As kube-apiserver and kubeadm: the bind address if specific,
@@ -370,6 +382,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		Rand:        rng.Stream(seed, "scheduler"),
 		ClusterCIDR: s.cfg.ClusterCIDR,
 		ServiceCIDR: s.cfg.ServiceCIDR,
+
+		NodeMonitorPeriod:      s.cfg.NodeMonitorPeriod,
+		NodeMonitorGracePeriod: s.cfg.NodeMonitorGracePeriod,
 		OnError: func(component string, err error) {
 			// Conflicts and races with deletions are routine for
 			// level-based controllers: they retry.

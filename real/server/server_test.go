@@ -321,6 +321,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad port", Config{SecurePort: 70000}, "--secure-port"},
 		{"bad service range", Config{ServiceCIDR: "10.0.0.0"}, "--service-cluster-ip-range"},
 		{"bad cluster cidr", Config{ClusterCIDR: "banana"}, "--cluster-cidr"},
+		{"negative grace period", Config{NodeMonitorGracePeriod: -time.Second}, "--node-monitor-grace-period"},
 		{"etcd tls without servers", Config{EtcdCAFile: "/x"}, "--etcd-servers"},
 		{"cert without key", Config{EtcdEndpoints: []string{"127.0.0.1:2379"}, EtcdCertFile: "/x"}, "--etcd-keyfile"},
 		{"bad advertise address", Config{AdvertiseAddress: "host"}, "--advertise-address"},
