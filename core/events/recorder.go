@@ -104,7 +104,7 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 		}
 		if out, err := r.Client.Update(ctx, ev, ""); err == nil {
 			delete(r.seen, key)
-			r.remember(out.(*corev1.Event))
+			r.rememberAs(key, ev, out.(*corev1.Event))
 			return
 		}
 		delete(r.seen, key)
@@ -129,7 +129,19 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 	if err != nil {
 		return
 	}
-	r.remember(out.(*corev1.Event))
+	r.rememberAs(key, ev, out.(*corev1.Event))
+}
+
+// rememberAs files the stored Event under key, the key of the Event sent,
+// when the API kept the fields the key covers (it does not change them);
+// otherwise under the stored Event's own key.
+func (r *APIRecorder) rememberAs(key seenKey, sent, stored *corev1.Event) {
+	a, b := &sent.InvolvedObject, &stored.InvolvedObject
+	if a.UID == b.UID && a.Kind == b.Kind && a.Name == b.Name && sent.Reason == stored.Reason && sent.Message == stored.Message {
+		r.seen[key] = stored
+		return
+	}
+	r.remember(stored)
 }
 
 // remember files the stored Event under its key.
