@@ -103,7 +103,7 @@ func (c *Controller) expiresAt(obj api.Object) time.Time {
 func (c *Controller) track(obj api.Object) {
 	c.seq++
 	ev := obj.(*corev1.Event)
-	heap.Push(&c.queue, entry{at: c.expiresAt(obj), seq: c.seq, ev: ev})
+	heap.Push(&c.queue, entry{at: c.expiresAt(obj).UnixNano(), seq: c.seq, ev: ev})
 	c.arm()
 }
 
@@ -112,7 +112,7 @@ func (c *Controller) arm() {
 	if len(c.queue) == 0 {
 		return
 	}
-	at := c.queue[0].at
+	at := c.queue[0].time()
 	if c.timer != nil {
 		if !at.Before(c.timerAt) {
 			return
@@ -127,9 +127,9 @@ func (c *Controller) arm() {
 func (c *Controller) fire() {
 	c.timer = nil
 	now := c.cfg.Clock.Now()
-	for len(c.queue) > 0 && !c.queue[0].at.After(now) {
+	for len(c.queue) > 0 && c.queue[0].at <= now.UnixNano() {
 		e := heap.Pop(&c.queue).(entry)
-		if cur, ok := c.cfg.Events.Get(e.ev.Namespace, e.ev.Name); ok && c.expiresAt(cur).Equal(e.at) {
+		if cur, ok := c.cfg.Events.Get(e.ev.Namespace, e.ev.Name); ok && c.expiresAt(cur).UnixNano() == e.at {
 			c.Runner.Enqueue(informer.Key(cur))
 		}
 	}
@@ -140,17 +140,22 @@ func (c *Controller) fire() {
 // computed from (shared with the cache) rather than holding a key string:
 // an hour of a large cluster's Events is hundreds of thousands of entries.
 type entry struct {
-	at  time.Time
+	// at is the expiry in nanoseconds since the epoch: an int64 compares
+	// faster than a time.Time and makes the entry 16 bytes smaller (one
+	// entry per Event, 186,000 at 1,000 nodes).
+	at  int64
 	seq uint64
 	ev  *corev1.Event
 }
+
+func (e entry) time() time.Time { return time.Unix(0, e.at) }
 
 type expiryHeap []entry
 
 func (h expiryHeap) Len() int { return len(h) }
 func (h expiryHeap) Less(i, j int) bool {
-	if !h[i].at.Equal(h[j].at) {
-		return h[i].at.Before(h[j].at)
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
 	}
 	return h[i].seq < h[j].seq
 }
@@ -159,6 +164,7 @@ func (h *expiryHeap) Push(x any)   { *h = append(*h, x.(entry)) }
 func (h *expiryHeap) Pop() any {
 	old := *h
 	e := old[len(old)-1]
+	old[len(old)-1] = entry{} // the array keeps no Event alive
 	*h = old[:len(old)-1]
 	return e
 }
