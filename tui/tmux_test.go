@@ -82,16 +82,20 @@ func tmuxSession(t *testing.T, dir, env, bin string, args ...string) (tmux func(
 	// can be read; TERM is fixed so the capture does not depend on the host.
 	script := "unset NO_COLOR; TERM=xterm-256color " + env + " " + bin + " " + strings.Join(args, " ") +
 		"; echo $? > " + exitFile + ".tmp; mv " + exitFile + ".tmp " + exitFile + "; sleep 600"
+	// A server of our own (-S): no other test's sessions, and no race
+	// with a shared server exiting when its last session is killed.
+	// Its socket lives in the test's temporary directory, removed with it.
+	socket := filepath.Join(dir, hex.EncodeToString(rnd[:4])+".sock")
 	tmux = func(args ...string) string {
 		t.Helper()
-		out, err := exec.Command("tmux", args...).CombinedOutput()
+		out, err := exec.Command("tmux", append([]string{"-S", socket}, args...)...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("tmux %v: %v\n%s", args, err, out)
 		}
 		return string(out)
 	}
 	tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", "sh", "-c", script)
-	t.Cleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
+	t.Cleanup(func() { _ = exec.Command("tmux", "-S", socket, "kill-server").Run() })
 	return tmux, session, exitFile
 }
 
