@@ -43,12 +43,11 @@ func (c *Clock) Now() time.Time { return c.now }
 func (c *Clock) AfterFunc(d time.Duration, f func()) clock.Timer {
 	c.seq++
 	if d <= 0 {
-		t := &timer{at: c.now, key: c.now.UnixNano(), seq: c.seq, f: f, c: c, index: inFIFO}
+		t := &timer{key: c.now.UnixNano(), seq: c.seq, f: f, c: c, index: inFIFO}
 		c.fifo = append(c.fifo, t)
 		return t
 	}
-	at := c.now.Add(d)
-	t := &timer{at: at, key: at.UnixNano(), seq: c.seq, f: f, c: c}
+	t := &timer{key: c.now.Add(d).UnixNano(), seq: c.seq, f: f, c: c}
 	c.push(t)
 	return t
 }
@@ -62,9 +61,9 @@ func (c *Clock) Next() (time.Time, bool) {
 	fifo := c.head < len(c.fifo)
 	switch {
 	case fifo && (len(c.q) == 0 || c.fifoFirst()):
-		return c.fifo[c.head].at, true
+		return c.timeAt(c.fifo[c.head].key), true
 	case len(c.q) > 0:
-		return c.q[0].t.at, true
+		return c.timeAt(c.q[0].key), true
 	}
 	return time.Time{}, false
 }
@@ -88,8 +87,8 @@ func (c *Clock) Step() bool {
 		return false
 	}
 	t.index = done
-	if t.at.After(c.now) {
-		c.now = t.at
+	if t.key > c.now.UnixNano() {
+		c.now = c.timeAt(t.key)
 	}
 	c.Fired++
 	f := t.f
@@ -119,6 +118,14 @@ func (c *Clock) Advance(d time.Duration) { c.RunUntil(c.now.Add(d)) }
 // Settle runs everything due now (zero-delay work) without moving time.
 func (c *Clock) Settle() { c.RunUntil(c.now) }
 
+// timeAt is the time key (nanoseconds since the epoch) denotes, built from
+// the current time so that it carries the clock's location. Timers keep
+// only the key: a time.Time would make every timer a size class larger,
+// and the simulator makes millions of them.
+func (c *Clock) timeAt(key int64) time.Time {
+	return c.now.Add(time.Duration(key - c.now.UnixNano()))
+}
+
 // fifoFirst reports whether the FIFO's head runs before the heap's top
 // (both non-empty, the head not stopped).
 func (c *Clock) fifoFirst() bool {
@@ -146,8 +153,7 @@ const (
 )
 
 type timer struct {
-	at    time.Time
-	key   int64 // at in nanoseconds since the epoch
+	key   int64 // when it fires, in nanoseconds since the epoch
 	seq   uint64
 	f     func()
 	c     *Clock

@@ -104,3 +104,26 @@ func TestOrderMatchesSingleHeap(t *testing.T) {
 		}
 	}
 }
+
+// TestTimesKeepTheClockLocation checks that the times Next and Now report
+// for timers are the right instants in the start time's location.
+func TestTimesKeepTheClockLocation(t *testing.T) {
+	loc := time.FixedZone("X", 3*3600)
+	start := time.Date(2026, 1, 2, 3, 4, 5, 6, loc)
+	c := New(start)
+	var at time.Time
+	c.AfterFunc(1500*time.Millisecond, func() { at = c.Now() })
+	next, ok := c.Next()
+	want := start.Add(1500 * time.Millisecond)
+	if !ok || next != want {
+		t.Fatalf("Next = %v, %v; want %v", next, ok, want)
+	}
+	c.Advance(time.Second)
+	if c.Now() != start.Add(time.Second) {
+		t.Fatalf("Now = %v", c.Now())
+	}
+	c.Advance(time.Second)
+	if at != want || c.Now() != start.Add(2*time.Second) {
+		t.Fatalf("timer ran at %v, now %v", at, c.Now())
+	}
+}
