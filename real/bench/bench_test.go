@@ -43,24 +43,29 @@ func BenchmarkPodStartup(b *testing.B) {
 	c := startCluster(b, drydockNode)
 	bare := newBareContainerd(b)
 	b.Logf("load average at start: %s", loadAvg())
-	var podLat, bindLat, bareLat []time.Duration
+	var podLat, bindLat, bareLat, bareCreate []time.Duration
+	phaseLat := make([][]time.Duration, len(phaseNames))
 	type window struct{ from, to time.Time }
 	var windows []window
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		agent0, srv0 := c.cpu(b)
 		from := time.Now()
-		run, bound := c.podBatch(b, i)
+		run, bound, marks := c.podBatch(b, i)
 		to := time.Now()
 		podLat, bindLat = append(podLat, run...), append(bindLat, bound...)
 		b.StopTimer()
+		for ph, d := range c.phases(b, marks) {
+			phaseLat[ph] = append(phaseLat[ph], d...)
+		}
 		windows = append(windows, window{from, to})
 		agent1, srv1 := c.cpu(b)
 		b.Logf("batch %d: %s wall; CPU: agent %s (+ %s in its child processes), server %s", i, to.Sub(from).Round(time.Millisecond),
 			agent1.Self-agent0.Self, agent1.Children-agent0.Children, srv1.Self-srv0.Self)
 		c.deletePods(b, "bench-batch="+strconv.Itoa(i), 2*time.Minute)
 		b.StartTimer()
-		bareLat = append(bareLat, bare.batch(b, i)...)
+		lat, create := bare.batch(b, i)
+		bareLat, bareCreate = append(bareLat, lat...), append(bareCreate, create...)
 		b.StopTimer()
 		bare.clean(b)
 		b.StartTimer()
@@ -70,6 +75,10 @@ func BenchmarkPodStartup(b *testing.B) {
 	b.Logf("pods create→Running (ms): %v", msList(podLat))
 	b.Logf("pods create→bound   (ms): %v", msList(bindLat))
 	b.Logf("bare containerd     (ms): %v", msList(bareLat))
+	b.Logf("bare NewContainer   (ms): %v", msList(bareCreate))
+	for ph, name := range phaseNames {
+		b.Logf("phase %-48s p50 %4d ms, p99 %4d ms", name, Percentile(phaseLat[ph], 50).Milliseconds(), Percentile(phaseLat[ph], 99).Milliseconds())
+	}
 	if os.Getenv(requestLogEnv) != "" {
 		reqs, err := ParseRequests(c.server.log())
 		if err != nil {
@@ -117,10 +126,74 @@ func msList(ds []time.Duration) []int64 {
 	return out
 }
 
+// podMarks are the moments of one pod's start seen from the benchmark.
+type podMarks struct {
+	name                    string
+	created, bound, running time.Time
+}
+
+// phaseNames name the steps of a pod's start, between the moments the
+// benchmark sees (create request, first watch event with a nodeName, watch
+// event with phase Running) and those containerd records for the node
+// agent's runtime (the sandbox record, made once the pod's network
+// namespace, CNI network and pod files exist; the container record; the
+// container's started-at label, set after its task started).
+var phaseNames = []string{
+	"create → bound (API, scheduler, watch)",
+	"bound → sandbox recorded (agent watch, kubelet sync, netns, CNI)",
+	"sandbox → container recorded (create)",
+	"container recorded → started (task create + start)",
+	"started → Running seen (status write, watch)",
+}
+
+// phases reads the node's containerd records of the batch's pods and
+// returns, per phase of phaseNames, the durations of the pods.
+func (c *cluster) phases(b *testing.B, marks []podMarks) [][]time.Duration {
+	b.Helper()
+	ctx := namespaces.WithNamespace(context.Background(), c.ctrNS)
+	ctrs, err := c.ctr.Containers(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type rec struct{ sandbox, container, started time.Time }
+	recs := map[string]*rec{}
+	for _, ctr := range ctrs {
+		info, err := ctr.Info(ctx, client.WithoutRefreshedMetadata)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pod := info.Labels["io.kubernetes.pod.name"]
+		r := recs[pod]
+		if r == nil {
+			r = &rec{}
+			recs[pod] = r
+		}
+		switch info.Labels["drydock.io/kind"] {
+		case "sandbox":
+			r.sandbox = info.CreatedAt
+		case "container":
+			r.container = info.CreatedAt
+			r.started, _ = time.Parse(time.RFC3339Nano, info.Labels["drydock.io/started-at"])
+		}
+	}
+	out := make([][]time.Duration, len(phaseNames))
+	for _, m := range marks {
+		r := recs[m.name]
+		if r == nil || r.sandbox.IsZero() || r.container.IsZero() || r.started.IsZero() {
+			b.Fatalf("pod %s: containerd records incomplete: %+v", m.name, r)
+		}
+		for ph, d := range []time.Duration{m.bound.Sub(m.created), r.sandbox.Sub(m.bound), r.container.Sub(r.sandbox),
+			r.started.Sub(r.container), m.running.Sub(r.started)} {
+			out[ph] = append(out[ph], d)
+		}
+	}
+	return out
+}
+
 // podBatch creates batchSize pods at once and returns, per pod, the time
 // from its create request to the watch event with phase Running, and to the
-// first watch event with a nodeName.
-func (c *cluster) podBatch(b *testing.B, iter int) (running, bound []time.Duration) {
+// first watch event with a nodeName, and the moments themselves.
+func (c *cluster) podBatch(b *testing.B, iter int) (running, bound []time.Duration, marks []podMarks) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -180,8 +253,9 @@ func (c *cluster) podBatch(b *testing.B, iter int) (running, bound []time.Durati
 		name := fmt.Sprintf("bench-%s-%d", label, p)
 		running = append(running, runAt[name].Sub(created[p]))
 		bound = append(bound, boundAt[name].Sub(created[p]))
+		marks = append(marks, podMarks{name: name, created: created[p], bound: boundAt[name], running: runAt[name]})
 	}
-	return running, bound
+	return running, bound, marks
 }
 
 // bareContainerd starts containers with the containerd client alone, in a
@@ -210,10 +284,11 @@ func newBareContainerd(b *testing.B) *bareContainerd {
 }
 
 // batch starts batchSize containers at once and returns each one's time
-// from its first call to Start's return.
-func (bc *bareContainerd) batch(b *testing.B, iter int) []time.Duration {
+// from its first call to Start's return, and to NewContainer's return.
+func (bc *bareContainerd) batch(b *testing.B, iter int) (lat, create []time.Duration) {
 	b.Helper()
-	lat := make([]time.Duration, batchSize)
+	lat = make([]time.Duration, batchSize)
+	create = make([]time.Duration, batchSize)
 	ctrs := make([]client.Container, batchSize)
 	tasks := make([]client.Task, batchSize)
 	errs := make([]error, batchSize)
@@ -231,6 +306,7 @@ func (bc *bareContainerd) batch(b *testing.B, iter int) []time.Duration {
 				return
 			}
 			ctrs[p] = ctr
+			create[p] = time.Since(t0)
 			task, err := ctr.NewTask(bc.ctx, cio.NullIO)
 			if err != nil {
 				errs[p] = err
@@ -257,7 +333,7 @@ func (bc *bareContainerd) batch(b *testing.B, iter int) []time.Duration {
 			b.Fatalf("bare container %d: %v", p, err)
 		}
 	}
-	return lat
+	return lat, create
 }
 
 // clean kills and deletes the bare containers started so far.

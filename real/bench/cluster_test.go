@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/v2/client"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -182,6 +183,7 @@ type cluster struct {
 	cs       *kubernetes.Clientset
 	nodeName string
 	ctrNS    string
+	ctr      *client.Client // containerd, for the node's containers' timestamps
 	ns       *netnstest.NS
 	// heapProfile is where a nodeOnly agent writes its heap profile.
 	heapProfile string
@@ -209,7 +211,7 @@ func startCluster(tb testing.TB, kind agentKind) *cluster {
 		tb.Fatal(err)
 	}
 	c := &cluster{bin: bin}
-	_, c.ctrNS = ctrtest.Namespace(tb)
+	c.ctr, c.ctrNS = ctrtest.Namespace(tb)
 
 	tag := netnstest.Tag(tb)
 	c.ns = netnstest.New(tb, "ddbench-"+tag)
