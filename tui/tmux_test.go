@@ -23,9 +23,6 @@ func TestBinaryInTmux(t *testing.T) {
 		}
 		t.Skip("tmux not installed")
 	}
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "drydock")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/drydock")
