@@ -221,7 +221,7 @@ func isReady(p *corev1.Pod) bool {
 }
 
 func controllerUID(p *corev1.Pod) types.UID {
-	if ref := metav1.GetControllerOf(p); ref != nil {
+	if ref := metav1.GetControllerOfNoCopy(p); ref != nil {
 		return ref.UID
 	}
 	return ""

@@ -81,20 +81,20 @@ func New(cfg Config) *Controller {
 	c.Runner = controller.New("deployment", cfg.Clock, c)
 
 	cfg.ReplicaSets.AddIndex(IndexRSByController, func(o api.Object) []string {
-		if ref := metav1.GetControllerOf(o); ref != nil && isDeploymentRef(ref) {
+		if ref := metav1.GetControllerOfNoCopy(o); ref != nil && isDeploymentRef(ref) {
 			return []string{string(ref.UID)}
 		}
 		return nil
 	})
 	cfg.ReplicaSets.AddIndex(IndexOrphanRS, func(o api.Object) []string {
-		if metav1.GetControllerOf(o) == nil {
+		if metav1.GetControllerOfNoCopy(o) == nil {
 			return []string{o.GetNamespace()}
 		}
 		return nil
 	})
 	cfg.Deployments.AddIndex(IndexByNamespace, func(o api.Object) []string { return []string{o.GetNamespace()} })
 	cfg.Pods.AddIndex(IndexPodsByController, func(o api.Object) []string {
-		if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == api.ReplicaSets.Kind {
+		if ref := metav1.GetControllerOfNoCopy(o); ref != nil && ref.Kind == api.ReplicaSets.Kind {
 			return []string{string(ref.UID)}
 		}
 		return nil
@@ -158,7 +158,7 @@ func (c *Controller) rsAdded(rs *appsv1.ReplicaSet) {
 		c.rsDeleted(rs)
 		return
 	}
-	if ref := metav1.GetControllerOf(rs); ref != nil {
+	if ref := metav1.GetControllerOfNoCopy(rs); ref != nil {
 		if d := c.resolve(rs.Namespace, ref); d != nil {
 			c.enqueue(d)
 		}
@@ -173,7 +173,7 @@ func (c *Controller) rsUpdated(old, cur *appsv1.ReplicaSet) {
 	if old.ResourceVersion == cur.ResourceVersion {
 		return
 	}
-	curRef, oldRef := metav1.GetControllerOf(cur), metav1.GetControllerOf(old)
+	curRef, oldRef := metav1.GetControllerOfNoCopy(cur), metav1.GetControllerOfNoCopy(old)
 	refChanged := !reflect.DeepEqual(curRef, oldRef)
 	if refChanged && oldRef != nil {
 		if d := c.resolve(old.Namespace, oldRef); d != nil {
@@ -194,7 +194,7 @@ func (c *Controller) rsUpdated(old, cur *appsv1.ReplicaSet) {
 }
 
 func (c *Controller) rsDeleted(rs *appsv1.ReplicaSet) {
-	if d := c.resolve(rs.Namespace, metav1.GetControllerOf(rs)); d != nil {
+	if d := c.resolve(rs.Namespace, metav1.GetControllerOfNoCopy(rs)); d != nil {
 		c.enqueue(d)
 	}
 }
@@ -202,7 +202,7 @@ func (c *Controller) rsDeleted(rs *appsv1.ReplicaSet) {
 // podDeleted wakes a Recreate Deployment when an old pod is finally gone:
 // the new ReplicaSet waits for that.
 func (c *Controller) podDeleted(pod *corev1.Pod) {
-	ref := metav1.GetControllerOf(pod)
+	ref := metav1.GetControllerOfNoCopy(pod)
 	if ref == nil || ref.Kind != api.ReplicaSets.Kind {
 		return
 	}
@@ -210,7 +210,7 @@ func (c *Controller) podDeleted(pod *corev1.Pod) {
 	if !ok || o.GetUID() != ref.UID {
 		return
 	}
-	if d := c.resolve(pod.Namespace, metav1.GetControllerOf(o)); d != nil && d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+	if d := c.resolve(pod.Namespace, metav1.GetControllerOfNoCopy(o)); d != nil && d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
 		c.enqueue(d)
 	}
 }

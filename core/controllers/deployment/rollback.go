@@ -97,7 +97,7 @@ func revisionRS(ctx context.Context, c client.Interface, d *appsv1.Deployment, t
 	latestRev, previousRev := int64(-1), int64(-1)
 	for _, o := range objs {
 		rs := o.(*appsv1.ReplicaSet)
-		if ref := metav1.GetControllerOf(rs); ref == nil || ref.UID != d.UID {
+		if ref := metav1.GetControllerOfNoCopy(rs); ref == nil || ref.UID != d.UID {
 			continue
 		}
 		v, err := Revision(rs)

@@ -278,7 +278,7 @@ func (s *syncer) getNewReplicaSet(existing *appsv1.ReplicaSet, oldRSs []*appsv1.
 			}
 		}
 		rs := o.(*appsv1.ReplicaSet)
-		if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == d.UID && EqualIgnoreHash(&d.Spec.Template, &rs.Spec.Template) {
+		if ref := metav1.GetControllerOfNoCopy(rs); ref != nil && ref.UID == d.UID && EqualIgnoreHash(&d.Spec.Template, &rs.Spec.Template) {
 			created = rs
 			break
 		}
