@@ -46,8 +46,13 @@ func FromKubeconfig(path string) (*Source, error) {
 	return FromConfig(cfg)
 }
 
-// FromConfig connects with a rest config.
+// FromConfig connects with a rest config. It asks for JSON, which every
+// API server speaks (drydock's serves no protobuf), instead of client-go's
+// protobuf default for built-in types.
 func FromConfig(cfg *rest.Config) (*Source, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.ContentType = "application/json"
+	cfg.AcceptContentTypes = "application/json"
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
