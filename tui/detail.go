@@ -42,7 +42,11 @@ func (m *Model) podDetail(k string) []string {
 		owner = ref.Kind + "/" + ref.Name
 	}
 	c, mem := podRequests(p)
-	out = append(out, fmt.Sprintf("  owner %s · requests cpu %s mem %s · created %s", owner, fmtCPU(c), fmtMem(mem), m.at(p.CreationTimestamp.Time)))
+	created := "at " + m.at(p.CreationTimestamp.Time)
+	if m.St.Status.Source == "live" { // times before the dashboard started: say how long ago
+		created = age(m.St.Status.Now, p.CreationTimestamp) + " ago"
+	}
+	out = append(out, fmt.Sprintf("  owner %s · requests cpu %s mem %s · created %s", owner, fmtCPU(c), fmtMem(mem), created))
 	if len(p.Spec.Tolerations) > 0 {
 		var ts []string
 		for _, t := range p.Spec.Tolerations {
@@ -112,6 +116,17 @@ func (m *Model) decisionLines(info *PodInfo) []string {
 	s := m.sty
 	out := []string{s.bold.Render("Scheduling")}
 	if len(info.Decisions) == 0 {
+		// No decision recorded (a live cluster): the scheduler's condition.
+		for _, c := range info.Pod.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+				for _, l := range wrap(fmt.Sprintf("PodScheduled=False %s: %s", c.Reason, c.Message), m.w-4) {
+					out = append(out, "  "+s.warn.Render(l))
+				}
+			}
+		}
+		if m.St.Status.Source == "live" {
+			return append(out, s.dim.Render("  a live cluster's scheduler publishes no per-node verdicts or scores: see its events"))
+		}
 		if info.Pod.Spec.NodeName != "" {
 			return append(out, s.dim.Render("  bound before the dashboard watched (no decision recorded)"))
 		}

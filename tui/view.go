@@ -604,7 +604,11 @@ func (m *Model) pendingList() *list {
 		keys:   keys,
 		render: func(i int) string {
 			info := byKey[keys[i]]
-			return pad(keys[i], nameW) + " " + padLeft(fmt.Sprint(info.Attempts), 5) + " " + pad(age(st.Status.Now, info.Pod.CreationTimestamp), 4) + " " + m.sty.warn.Render(PendingReason(info))
+			tries := "-" // unknown: a live cluster publishes no attempts
+			if info.Attempts > 0 {
+				tries = fmt.Sprint(info.Attempts)
+			}
+			return pad(keys[i], nameW) + " " + padLeft(tries, 5) + " " + pad(age(st.Status.Now, info.Pod.CreationTimestamp), 4) + " " + m.sty.warn.Render(PendingReason(info))
 		},
 		after: func(k string) []string {
 			out := []string{m.sty.dim.Render(strings.Repeat("─", min(m.w, 80)))}
