@@ -16,7 +16,10 @@ import (
 )
 
 // Interface is the API as components use it. Returned objects are shared and
-// must not be modified; deep-copy first. Errors are Kubernetes status errors
+// must not be modified; deep-copy first. Objects passed in are not kept:
+// Create and Update copy (or encode) what they are given before they
+// return, and keep nothing it points to, so a caller may reuse the object
+// it passed for its next call. Errors are Kubernetes status errors
 // (apimachinery api/errors: IsNotFound, IsConflict, ...).
 type Interface interface {
 	Create(ctx context.Context, obj api.Object, opts metav1.CreateOptions) (api.Object, error)

@@ -40,10 +40,31 @@ type APIRecorder struct {
 	Component string // source.component, e.g. "default-scheduler"
 	Host      string // source.host, e.g. the node name for kubelets
 	// Tap, if set, sees every event as recorded (the simulator's trace).
+	// ev is valid only during the call: copy what you keep.
 	Tap      func(ev *corev1.Event)
 	seen     map[seenKey]*corev1.Event
 	lastName int64
 	instance string // reportingInstance, built once
+	// scratch is the Event handed to the API: the client copies what it is
+	// given (client.Interface), so one object serves every call instead of
+	// a new ~650-byte Event per occurrence. inUse guards against a call
+	// that records again before the API returns.
+	scratch corev1.Event
+	inUse   bool
+}
+
+// newEvent returns the object to send for one call and a release func.
+func (r *APIRecorder) newEvent() (*corev1.Event, func()) {
+	if r.inUse {
+		return &corev1.Event{}, func() {}
+	}
+	r.inUse = true
+	return &r.scratch, r.release
+}
+
+func (r *APIRecorder) release() {
+	r.scratch = corev1.Event{} // keep nothing alive
+	r.inUse = false
 }
 
 // seenKey identifies what makes two occurrences the same Event (object UID,
@@ -94,22 +115,26 @@ func (r *APIRecorder) Event(obj api.Object, eventType, reason, message string) {
 	if prev, ok := r.seen[key]; ok {
 		// A shallow copy: only top-level fields change, and the API server
 		// copies what it is given.
-		cp := *prev
-		ev := &cp
+		ev, done := r.newEvent()
+		*ev = *prev
 		ev.Count++
 		ev.LastTimestamp = now
 		ev.ResourceVersion = ""
 		if r.Tap != nil {
 			r.Tap(ev)
 		}
-		if out, err := r.Client.Update(ctx, ev, ""); err == nil {
-			delete(r.seen, key)
+		out, err := r.Client.Update(ctx, ev, "")
+		delete(r.seen, key)
+		if err == nil {
 			r.rememberAs(key, ev, out.(*corev1.Event))
+			done()
 			return
 		}
-		delete(r.seen, key)
+		done()
 	}
-	ev := &corev1.Event{
+	ev, done := r.newEvent()
+	defer done()
+	*ev = corev1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", ref.Name, r.nameStamp()), Namespace: ns},
 		InvolvedObject:      ref,
 		Reason:              reason,
