@@ -113,6 +113,8 @@ type Kubelet struct {
 	statusSame  *corev1.Node
 	registered  bool
 	lease       *coordinationv1.Lease
+	renewal     leaseRenewal // the object every renewal sends, see tryRenewLease
+	statusPod   corev1.Pod   // the object every pod status write sends
 	leaseTimer  clock.Timer
 	leaseFails  int
 	statusTimer clock.Timer

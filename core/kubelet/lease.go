@@ -44,13 +44,16 @@ func (k *Kubelet) tryRenewLease() error {
 		// setLeaseOwner, the owner slice (replaced, never edited in place)
 		// change, and the API copies what it stores. A deep copy here was 7%
 		// of the simulator's allocations at 1,000 nodes.
-		// The copy and its RenewTime in one allocation: one object fewer
-		// per renewal (360,000 an hour at 1,000 nodes), same bytes.
-		r := &leaseRenewal{lease: *k.lease, renewTime: now}
+		// The copy and its RenewTime live in the kubelet and serve every
+		// renewal: the client copies what it is given (client.Interface),
+		// and this is 360,000 Updates an hour at 1,000 nodes.
+		r := &k.renewal
+		*r = leaseRenewal{lease: *k.lease, renewTime: now}
 		l := &r.lease
 		l.Spec.RenewTime = &r.renewTime
 		k.setLeaseOwner(l)
 		out, err := k.client.Update(k.ctx, l, "")
+		*r = leaseRenewal{} // keep nothing alive
 		if err == nil {
 			k.lease = out.(*coordinationv1.Lease)
 			return nil

@@ -31,9 +31,13 @@ func (k *Kubelet) updateStatusFrom(ps *podState, st *corev1.PodStatus) {
 		if apiequality.Semantic.DeepEqual(&base.Status, st) {
 			return
 		}
-		p := *base
+		// The Pod sent lives in the kubelet and serves every write: the
+		// client copies what it is given (client.Interface).
+		p := &k.statusPod
+		*p = *base
 		p.Status = *st
-		out, err := k.client.Update(k.ctx, &p, "status")
+		out, err := k.client.Update(k.ctx, p, "status")
+		*p = corev1.Pod{} // keep nothing alive
 		if err == nil {
 			k.setPod(ps, out.(*corev1.Pod))
 			return
