@@ -65,6 +65,9 @@ func (c *cluster) serverArgv() []string {
 		"--data-dir", c.serverDir,
 		"--bind-address", c.tp.GatewayIP,
 		"--secure-port", fmt.Sprint(apiPort),
+		// Half of Kubernetes' 40 s, still two lease renewals of margin,
+		// so the node-failure part of the test waits less.
+		"--node-monitor-grace-period", "20s",
 	}
 }
 
