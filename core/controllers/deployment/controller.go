@@ -69,6 +69,9 @@ type Controller struct {
 	// Runner owns the work queue of Deployment keys.
 	Runner *controller.Controller
 	tmplEq map[tmplKey]bool // see templatesEqual
+	// scratchRS is the ReplicaSet copy a sync edits and sends (see
+	// syncer.rsCopy): the client keeps nothing it is given.
+	scratchRS appsv1.ReplicaSet
 }
 
 // New registers the controller's indexes and handlers and queues every

@@ -49,12 +49,18 @@ func privateCopy(d *appsv1.Deployment) *appsv1.Deployment {
 
 // rsCopy is a ReplicaSet to write back with new annotations or scale: only
 // the annotations map is written in place, so only it is copied (the API
-// server copies what it is given).
-func rsCopy(rs *appsv1.ReplicaSet) *appsv1.ReplicaSet {
-	cp := *rs
+// server copies what it is given). The copy is the controller's scratch
+// ReplicaSet, for a copy that is only read or sent and not kept past the
+// caller (which runs done when finished with it): every sync of a
+// Deployment with a current ReplicaSet makes one.
+func (s *syncer) rsCopy(rs *appsv1.ReplicaSet) (cp *appsv1.ReplicaSet, done func()) {
+	cp = &s.c.scratchRS
+	*cp = *rs
 	cp.Annotations = maps.Clone(rs.Annotations)
-	return &cp
+	return cp, s.c.clearScratchRS
 }
+
+func (c *Controller) clearScratchRS() { c.scratchRS = appsv1.ReplicaSet{} }
 
 // Reconcile syncs one Deployment.
 func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Result, error) {
@@ -210,7 +216,8 @@ func (s *syncer) getNewReplicaSet(existing *appsv1.ReplicaSet, oldRSs []*appsv1.
 	d := s.d
 	newRevision := strconv.FormatInt(maxRevision(oldRSs)+1, 10)
 	if existing != nil {
-		cp := rsCopy(existing)
+		cp, done := s.rsCopy(existing)
+		defer done()
 		annotationsChanged := setNewRSAnnotations(d, cp, newRevision, true)
 		if annotationsChanged || cp.Spec.MinReadySeconds != d.Spec.MinReadySeconds {
 			cp.Spec.MinReadySeconds = d.Spec.MinReadySeconds
@@ -421,10 +428,11 @@ func (s *syncer) scaleRS(rs *appsv1.ReplicaSet, n int32) (bool, *appsv1.ReplicaS
 	if !sizeChange && !replicasAnnotationsNeedUpdate(rs, replicasOf(d), maxR) {
 		return false, rs, nil
 	}
-	cp := rsCopy(rs)
+	cp, done := s.rsCopy(rs)
 	cp.Spec.Replicas = &n
 	setReplicasAnnotations(cp, replicasOf(d), maxR)
 	out, err := s.c.cfg.Client.Update(s.ctx, cp, "")
+	done()
 	if err != nil {
 		return false, rs, err
 	}

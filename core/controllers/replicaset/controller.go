@@ -61,6 +61,7 @@ type Controller struct {
 	Runner       *controller.Controller
 	Expectations *Expectations
 	memos        map[string]*factsMemo // per ReplicaSet key, see facts.go
+	statusRS     appsv1.ReplicaSet     // the object every status write sends, see updateStatus
 }
 
 // New registers the controller's indexes and handlers on the informers and

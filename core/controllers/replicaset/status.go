@@ -101,10 +101,14 @@ func (c *Controller) updateStatus(ctx context.Context, memo *factsMemo, rs *apps
 	cur := base
 	for attempt := 0; ; attempt++ {
 		// A shallow copy is enough: the API server copies what it is given,
-		// and nothing here writes into the shared spec or metadata.
-		cp := *cur
+		// and nothing here writes into the shared spec or metadata. The
+		// copy lives in the controller and serves every write: the client
+		// keeps nothing it is given (client.Interface).
+		cp := &c.statusRS
+		*cp = *cur
 		cp.Status = st
-		out, err := c.cfg.Client.Update(ctx, &cp, "status")
+		out, err := c.cfg.Client.Update(ctx, cp, "status")
+		*cp = appsv1.ReplicaSet{} // keep nothing alive
 		if err == nil {
 			if len(memo.replaced) == 0 {
 				memo.replaced = append(memo.replaced, rs.ResourceVersion)
