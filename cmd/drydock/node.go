@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -34,21 +32,10 @@ the Service rules and node routes are removed unless --cleanup-on-exit=false.`,
     --ca-cert-hash sha256:... --name worker-1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lvl, err := logLevel(level)
-			if err != nil {
-				return badInput(err)
-			}
-			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
-			a, err := node.New(cfg)
-			if err != nil {
-				return badInput(err)
-			}
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			if err := a.Run(ctx); err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			return nil
+			return runDaemon(cmd, level, func(log *slog.Logger) (interface{ Run(context.Context) error }, error) {
+				cfg.Logger = log
+				return node.New(cfg)
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -22,6 +22,28 @@ func logLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
+// runDaemon is the body of the long-running commands (server, node): the
+// logger from --log-level, the component from build (a bad configuration is
+// bad input, exit 2), then run until SIGTERM or SIGINT (a failure: exit 1).
+func runDaemon(cmd *cobra.Command, level string, build func(*slog.Logger) (interface {
+	Run(context.Context) error
+}, error)) error {
+	lvl, err := logLevel(level)
+	if err != nil {
+		return badInput(err)
+	}
+	d, err := build(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl})))
+	if err != nil {
+		return badInput(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := d.Run(ctx); err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	return nil
+}
+
 func newServerCommand() *cobra.Command {
 	var cfg server.Config
 	var level string
@@ -44,21 +66,10 @@ SIGTERM or SIGINT shuts it down gracefully. Logs go to stderr.`,
   drydock server --etcd-servers https://10.0.0.5:2379 --etcd-cafile ca.pem --etcd-certfile c.pem --etcd-keyfile k.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lvl, err := logLevel(level)
-			if err != nil {
-				return badInput(err)
-			}
-			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: lvl}))
-			s, err := server.New(cfg)
-			if err != nil {
-				return badInput(err)
-			}
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			if err := s.Run(ctx); err != nil {
-				return &exitError{code: exitFailed, err: err}
-			}
-			return nil
+			return runDaemon(cmd, level, func(log *slog.Logger) (interface{ Run(context.Context) error }, error) {
+				cfg.Logger = log
+				return server.New(cfg)
+			})
 		},
 	}
 	f := cmd.Flags()
