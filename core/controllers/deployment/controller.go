@@ -72,6 +72,8 @@ type Controller struct {
 	// scratchRS is the ReplicaSet copy a sync edits and sends (see
 	// syncer.rsCopy): the client keeps nothing it is given.
 	scratchRS appsv1.ReplicaSet
+	// scratchD is the Deployment a sync works on (see privateCopy).
+	scratchD appsv1.Deployment
 }
 
 // New registers the controller's indexes and handlers and queues every

@@ -39,13 +39,18 @@ type syncer struct {
 // privateCopy is the Deployment a sync works on: it writes only status,
 // annotations and resourceVersion, so those are copied and the rest (the
 // template above all) is shared with the cache, read-only. Every
-// ReplicaSet status change syncs its Deployment.
-func privateCopy(d *appsv1.Deployment) *appsv1.Deployment {
-	cp := *d
+// ReplicaSet status change syncs its Deployment. The copy is the
+// controller's scratch Deployment (the client keeps nothing it is given,
+// and nothing keeps the syncer's Deployment past the sync); done clears it.
+func (c *Controller) privateCopy(d *appsv1.Deployment) (cp *appsv1.Deployment, done func()) {
+	cp = &c.scratchD
+	*cp = *d
 	cp.Annotations = maps.Clone(d.Annotations)
 	d.Status.DeepCopyInto(&cp.Status)
-	return &cp
+	return cp, c.clearScratchD
 }
+
+func (c *Controller) clearScratchD() { c.scratchD = appsv1.Deployment{} }
 
 // rsCopy is a ReplicaSet to write back with new annotations or scale: only
 // the annotations map is written in place, so only it is copied (the API
@@ -68,7 +73,9 @@ func (c *Controller) Reconcile(ctx context.Context, key string) (controller.Resu
 	if !ok {
 		return controller.Result{}, nil // deleted; the garbage collector handles its ReplicaSets
 	}
-	s := &syncer{c: c, ctx: ctx, d: privateCopy(o.(*appsv1.Deployment))}
+	d, done := c.privateCopy(o.(*appsv1.Deployment))
+	defer done()
+	s := &syncer{c: c, ctx: ctx, d: d}
 	if err := s.syncDeployment(); err != nil {
 		return controller.Result{}, err
 	}
