@@ -18,6 +18,14 @@
 // pods' network namespaces and cgroup folders, the veth pair and network
 // namespace (with the agent's bridge and iptables chains in it), temp dirs.
 //
+// BenchmarkMemory also runs the agent as real/bench/nodeagent (real/node
+// alone, without the server side linked in) to show how much of the agent's
+// resident memory is the shared binary, and logs that agent's heap profile.
+// DRYDOCK_BENCH_REQUEST_LOG=1 makes BenchmarkPodStartup summarise the API
+// requests of each batch from the server's request log;
+// DRYDOCK_BENCH_PROFILE_DIR keeps the heap profile. Figures and their
+// conditions: docs/BENCHMARKS.md, "Real mode: pod startup and memory".
+//
 // This file has the small measuring helpers the plain `go test` run checks.
 package bench
 
