@@ -52,9 +52,22 @@ func (l *Loopback) Evict(ctx context.Context, e *policyv1.Eviction) error {
 }
 
 // Watch forwards events through the clock so they arrive on the loop.
+//
+// Each event gets its own timer, as before, but the timers share one
+// callback that takes the next event from the watch's FIFO: a watch's
+// timers fire in the order they were made (their times never decrease and
+// ties go by sequence), so the FIFO's head is always the event due. This
+// saves a closure per event (a million an hour at 1,000 nodes).
 func (l *Loopback) Watch(ctx context.Context, r *api.Resource, ns string, opts metav1.ListOptions, fn func(api.WatchEvent)) (func(), error) {
 	var last time.Time
 	stopped := false
+	var q eventFIFO
+	deliver := func() {
+		ev := q.pop()
+		if !stopped {
+			fn(ev)
+		}
+	}
 	cancel, err := l.Server.Watch(ctx, r, ns, opts, func(ev api.WatchEvent) {
 		var d time.Duration
 		if l.Latency != nil {
@@ -66,14 +79,34 @@ func (l *Loopback) Watch(ctx context.Context, r *api.Resource, ns string, opts m
 			at = last // keep the watch's events in order
 		}
 		last = at
-		l.Clock.AfterFunc(at.Sub(now), func() {
-			if !stopped {
-				fn(ev)
-			}
-		})
+		q.push(ev)
+		l.Clock.AfterFunc(at.Sub(now), deliver)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return func() { stopped = true; cancel() }, nil
+}
+
+// eventFIFO is a queue of watch events that reuses its array.
+type eventFIFO struct {
+	evs  []api.WatchEvent
+	head int
+}
+
+func (q *eventFIFO) push(ev api.WatchEvent) { q.evs = append(q.evs, ev) }
+
+func (q *eventFIFO) pop() api.WatchEvent {
+	ev := q.evs[q.head]
+	q.evs[q.head] = api.WatchEvent{} // keep nothing alive
+	q.head++
+	switch {
+	case q.head == len(q.evs):
+		q.evs, q.head = q.evs[:0], 0
+	case q.head > 1024 && q.head*2 > len(q.evs):
+		n := copy(q.evs, q.evs[q.head:])
+		clear(q.evs[n:])
+		q.evs, q.head = q.evs[:n], 0
+	}
+	return ev
 }
