@@ -80,7 +80,7 @@ func (l *Loopback) Watch(ctx context.Context, r *api.Resource, ns string, opts m
 		}
 		last = at
 		q.push(ev)
-		l.Clock.AfterFunc(at.Sub(now), deliver)
+		clock.Schedule(l.Clock, at.Sub(now), deliver)
 	})
 	if err != nil {
 		return nil, err

@@ -20,3 +20,20 @@ type Timer interface {
 	// it, false if it had already fired or been stopped.
 	Stop() bool
 }
+
+// Scheduler is implemented by clocks that can run a function after d
+// without handing out a Timer, which lets them reuse their records; callers
+// that never stop the call use it when the clock offers it (see Schedule).
+type Scheduler interface {
+	Schedule(d time.Duration, f func())
+}
+
+// Schedule runs f after d on c, as AfterFunc does, through c's Scheduler
+// method if it has one.
+func Schedule(c Clock, d time.Duration, f func()) {
+	if s, ok := c.(Scheduler); ok {
+		s.Schedule(d, f)
+		return
+	}
+	c.AfterFunc(d, f)
+}

@@ -165,5 +165,5 @@ func (q *Queue) wake() {
 			q.consumer()
 		}
 	}
-	q.clock.AfterFunc(0, q.run)
+	clock.Schedule(q.clock, 0, q.run)
 }

@@ -27,6 +27,8 @@ type Clock struct {
 	fifo    []*timer
 	head    int
 	stopped int
+	// free are fired timers made by Schedule (nobody holds them), for reuse.
+	free []*timer
 	// Fired counts timers run, for tests and traces.
 	Fired uint64
 }
@@ -41,13 +43,32 @@ func (c *Clock) Now() time.Time { return c.now }
 
 // AfterFunc schedules f at now+d (d <= 0: now, after already-due timers).
 func (c *Clock) AfterFunc(d time.Duration, f func()) clock.Timer {
+	return c.add(new(timer), d, f)
+}
+
+var _ clock.Scheduler = (*Clock)(nil)
+
+// Schedule is AfterFunc without a Timer to stop it: the clock reuses the
+// record once it has fired. The order is the same as AfterFunc's.
+func (c *Clock) Schedule(d time.Duration, f func()) {
+	var t *timer
+	if n := len(c.free); n > 0 {
+		t = c.free[n-1]
+		c.free = c.free[:n-1]
+	} else {
+		t = new(timer)
+	}
+	c.add(t, d, f).pooled = true
+}
+
+func (c *Clock) add(t *timer, d time.Duration, f func()) *timer {
 	c.seq++
 	if d <= 0 {
-		t := &timer{key: c.now.UnixNano(), seq: c.seq, f: f, c: c, index: inFIFO}
+		*t = timer{key: c.now.UnixNano(), seq: c.seq, f: f, c: c, index: inFIFO}
 		c.fifo = append(c.fifo, t)
 		return t
 	}
-	t := &timer{key: c.now.Add(d).UnixNano(), seq: c.seq, f: f, c: c}
+	*t = timer{key: c.now.Add(d).UnixNano(), seq: c.seq, f: f, c: c}
 	c.push(t)
 	return t
 }
@@ -93,6 +114,9 @@ func (c *Clock) Step() bool {
 	c.Fired++
 	f := t.f
 	t.f = nil
+	if t.pooled {
+		c.free = append(c.free, t)
+	}
 	f()
 	return true
 }
@@ -158,6 +182,9 @@ type timer struct {
 	f     func()
 	c     *Clock
 	index int
+	// pooled: made by Schedule, so no handle exists and the record is
+	// reused once fired.
+	pooled bool
 }
 
 func (t *timer) Stop() bool {

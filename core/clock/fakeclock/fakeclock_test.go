@@ -29,7 +29,7 @@ func TestOrderByTimeThenSequence(t *testing.T) {
 }
 
 // TestOrderMatchesSingleHeap drives the clock with a seeded mix of zero and
-// positive delays, nested scheduling and stops, and checks that timers run
+// positive delays, AfterFunc and Schedule, nested scheduling and stops, and checks that timers run
 // in exactly (time, sequence) order, as one heap over both would run them.
 func TestOrderMatchesSingleHeap(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3, 4, 5} {
@@ -56,7 +56,7 @@ func TestOrderMatchesSingleHeap(t *testing.T) {
 				d = time.Duration(rnd(5)) * time.Second
 			}
 			pending[my] = key{c.Now().Add(d).UnixNano(), my}
-			tm := c.AfterFunc(d, func() {
+			f := func() {
 				ran = append(ran, key{c.Now().UnixNano(), my})
 				delete(pending, my)
 				for i := 0; depth < 6 && i < int(rnd(3)); i++ {
@@ -70,7 +70,12 @@ func TestOrderMatchesSingleHeap(t *testing.T) {
 					}
 					delete(pending, v.seq)
 				}
-			})
+			}
+			if rnd(3) == 0 {
+				c.Schedule(d, f) // no handle: the record is reused after it fires
+				return
+			}
+			tm := c.AfterFunc(d, f)
 			timers = append(timers, &struct {
 				tm  interface{ Stop() bool }
 				seq int
