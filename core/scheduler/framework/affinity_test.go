@@ -1,9 +1,11 @@
 package framework_test
 
 import (
+	"fmt"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/drydock-sim/drydock/core/scheduler/framework"
 	"github.com/drydock-sim/drydock/core/scheduler/internal/testobj"
@@ -105,4 +107,47 @@ func TestAffinityTermParsing(t *testing.T) {
 	if framework.NewPodInfo(testobj.Pod("p", "", "", testobj.NodeSelector("k", "v"))).Affinity != nil {
 		t.Error("node selector is not pod affinity")
 	}
+}
+
+// OwnerCounts agrees with NodeInfo.OwnedPods on every node for every
+// controller, through pod adds and removals and a node removal (which moves
+// nodes in the list), and a superseded view still answers right.
+func TestOwnerCountsMatchOwnedPods(t *testing.T) {
+	s := framework.NewSnapshot()
+	nodes := []string{"a", "b", "c", "d", "e"}
+	for _, n := range nodes {
+		s.AddNode(testobj.Node(n, "4", "8Gi", 110))
+	}
+	owners := []string{"rs1", "rs2", "rs3"}
+	check := func(step string) {
+		t.Helper()
+		var views []framework.OwnerCounts
+		for _, o := range append(owners, "none") {
+			views = append(views, s.OwnerCounts(types.UID(o)))
+		}
+		for i, o := range append(owners, "none") {
+			for _, ni := range s.List() {
+				want := ni.OwnedPods(types.UID(o))
+				if got := views[i].On(ni); got != want { // all but the last are superseded
+					t.Fatalf("%s: owner %s on %s: On %d, OwnedPods %d", step, o, ni.Name, got, want)
+				}
+				if got := s.OwnerCounts(types.UID(o)).On(ni); got != want {
+					t.Fatalf("%s: owner %s on %s: fresh On %d, OwnedPods %d", step, o, ni.Name, got, want)
+				}
+			}
+		}
+	}
+	n := 0
+	for i := 0; i < 40; i++ {
+		o := owners[i%len(owners)]
+		s.AddPod(framework.NewPodInfo(testobj.Pod(fmt.Sprintf("p%d", n), "", "", testobj.Controller("ReplicaSet", o))), nodes[(i*7)%len(nodes)])
+		n++
+	}
+	check("added")
+	for i := 0; i < 40; i += 3 {
+		s.RemovePod(types.UID(fmt.Sprintf("p%d", i)))
+	}
+	check("removed pods")
+	s.RemoveNode("b")
+	check("removed node")
 }

@@ -112,6 +112,63 @@ func (s *Snapshot) OwnedZones(owner types.UID) []int32 {
 // NodeInfo.OwnedBy. It is valid until the snapshot changes.
 type OwnerKey struct{ idx *ownerIndex }
 
+// OwnerCounts answers, for one controller, how many of its live pods each
+// listed node holds, by the node's list position: an array read per node
+// instead of a scan of the node's controllers. It is valid until the
+// snapshot changes or OwnerCounts is called again; after that On falls
+// back to NodeInfo.OwnedBy, which is always right.
+type OwnerCounts struct {
+	view *ownerView
+	gen  uint32
+	key  OwnerKey
+}
+
+// ownerView is the snapshot's scratch for OwnerCounts: val[i] holds for
+// list position i when stamp[i] is the current generation.
+type ownerView struct {
+	gen   uint32
+	stamp []uint32
+	val   []int32
+}
+
+// OwnerCounts prepares owner's per-node counts for a scoring pass; it costs
+// one visit per node holding the controller's pods.
+func (s *Snapshot) OwnerCounts(owner types.UID) OwnerCounts {
+	v := &s.view
+	v.gen++
+	if v.gen == 0 { // wrapped: forget every stamp
+		clear(v.stamp)
+		v.gen = 1
+	}
+	if n := len(s.list); len(v.stamp) < n {
+		v.stamp = append(v.stamp, make([]uint32, n-len(v.stamp))...)
+		v.val = append(v.val, make([]int32, n-len(v.val))...)
+	}
+	key := s.OwnerKey(owner)
+	if key.idx != nil {
+		for ni, n := range key.idx.nodes { // order-independent: stores only
+			if i := ni.index; i >= 0 && i < len(v.stamp) && s.list[i] == ni {
+				v.stamp[i], v.val[i] = v.gen, n
+			}
+		}
+	}
+	return OwnerCounts{view: v, gen: v.gen, key: key}
+}
+
+// On is the controller's live pod count on ni (a listed node or a copy of one).
+func (o OwnerCounts) On(ni *NodeInfo) int32 {
+	if o.view == nil || o.view.gen != o.gen {
+		return ni.OwnedBy(o.key)
+	}
+	if i := ni.index; i >= 0 && i < len(o.view.stamp) && o.view.stamp[i] == o.gen {
+		return o.view.val[i]
+	}
+	if ni.index < 0 {
+		return ni.OwnedBy(o.key) // not listed: not in the view
+	}
+	return 0
+}
+
 // OwnerKey looks owner up once for repeated NodeInfo.OwnedBy calls; a
 // controller without counted pods gives a key for which OwnedBy is 0.
 func (s *Snapshot) OwnerKey(owner types.UID) OwnerKey { return OwnerKey{s.owned[owner]} }

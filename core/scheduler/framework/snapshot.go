@@ -38,6 +38,8 @@ type Snapshot struct {
 	owned map[types.UID]*ownerIndex
 	// zoneIDs interns zone label values ("" is 0); IDs are never reused.
 	zoneIDs map[string]int32
+	// view is OwnerCounts' scratch.
+	view ownerView
 }
 
 const slabSize = 256

@@ -30,10 +30,10 @@ var defaultSpreadOwners = map[string]bool{"ReplicaSet": true, "ReplicationContro
 
 // defaultSpreadState scores the two default constraints. The snapshot
 // counts each controller's live pods per node and per zone ID, so scoring
-// a node is a map lookup and a slice index.
+// a node is two slice indexes.
 type defaultSpreadState struct {
 	owner                  types.UID
-	ownerKey               framework.OwnerKey
+	counts                 framework.OwnerCounts
 	owned                  map[*framework.NodeInfo]int32
 	zoneCounts             []int32 // by ZoneID; nil when no feasible node has a zone label
 	hostWeight, zoneWeight float64
@@ -61,7 +61,7 @@ func (p PodTopologySpread) preScoreDefaults(state *framework.CycleState, pod *fr
 		}
 		zoned = zoned || ni.HasZone
 	}
-	s := &defaultSpreadState{owner: pod.ControllerUID, ownerKey: snap.OwnerKey(pod.ControllerUID),
+	s := &defaultSpreadState{owner: pod.ControllerUID, counts: snap.OwnerCounts(pod.ControllerUID),
 		owned:      snap.OwnedNodes(pod.ControllerUID),
 		hostWeight: math.Log(float64(len(nodes) + 2)), zoneWeight: math.Log(float64(domains + 2))}
 	if zoned {
@@ -91,7 +91,7 @@ func (p PodTopologySpread) preScoreDefaults(state *framework.CycleState, pod *fr
 func (s *defaultSpreadState) score(ni *framework.NodeInfo) int64 {
 	var score float64
 	if ni.HasHostname {
-		score += float64(ni.OwnedBy(s.ownerKey))*s.hostWeight + defaultHostnameMaxSkew - 1
+		score += float64(s.counts.On(ni))*s.hostWeight + defaultHostnameMaxSkew - 1
 	}
 	if ni.HasZone {
 		score += float64(s.zoneCounts[ni.ZoneID])*s.zoneWeight + defaultZoneMaxSkew - 1
