@@ -7,11 +7,11 @@ package trace
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"hash"
 	"io"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Record is one trace line. Fields are omitted when empty.
@@ -105,8 +105,65 @@ func appendField[S string | []byte](b []byte, name string, v S) []byte {
 		b = append(b, v...)
 		return append(b, '"')
 	}
-	q, _ := json.Marshal(string(v))
-	return append(b, q...)
+	return appendJSONString(b, v)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends v quoted exactly as encoding/json.Marshal quotes
+// a string (HTML characters, control bytes, invalid UTF-8, U+2028/U+2029),
+// without Marshal's allocations: kubelet event messages quote image names,
+// so this runs for most Event records. TestAppendJSONStringMatchesMarshal
+// checks the equality.
+func appendJSONString[S string | []byte](b []byte, v S) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(v); {
+		if c := v[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, v[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(v[i:min(i+utf8.UTFMax, len(v))]))
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, v[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, v[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, v[start:]...)
+	return append(b, '"')
 }
 
 func safeASCII[S string | []byte](s S) bool {

@@ -64,3 +64,39 @@ func TestAddAPIMatchesAdd(t *testing.T) {
 		t.Fatalf("AddAPI wrote\n%s\nAdd wrote\n%s", b.String(), a.String())
 	}
 }
+
+// TestAppendJSONStringMatchesMarshal compares the escaper with
+// encoding/json.Marshal on every single byte and on seeded random strings
+// of control bytes, quotes, HTML characters, multi-byte, invalid and
+// truncated UTF-8, and U+2028/U+2029.
+func TestAppendJSONStringMatchesMarshal(t *testing.T) {
+	var cases []string
+	for c := 0; c < 256; c++ {
+		cases = append(cases, string([]byte{byte(c)}), "a"+string([]byte{byte(c)})+"b")
+	}
+	pieces := []string{"a", "Z", " ", `"`, `\`, "<", ">", "&", "\b", "\f", "\n", "\r", "\t", "\x00", "\x1f", "\x7f",
+		"é", "€", "😀", "\u2028", "\u2029", "\xff", "\xe2\x82", "\xf0\x9f", "\xc3", "Pulling image \"nginx:1.27\""}
+	x := uint64(7)
+	for n := 0; n < 2000; n++ {
+		var s string
+		for k := 0; k < int(n%9); k++ {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			s += pieces[x%uint64(len(pieces))]
+		}
+		cases = append(cases, s)
+	}
+	for _, s := range cases {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
+		if got := appendJSONString([]byte("x"), []byte(s)); string(got) != "x"+string(want) {
+			t.Fatalf("%q as bytes: got %s, want x%s", s, got, want)
+		}
+	}
+}
