@@ -76,8 +76,10 @@ func tmuxSession(t *testing.T, dir, env, bin string, args ...string) (tmux func(
 	session = "drydock-tui-test-" + hex.EncodeToString(rnd[:])
 	exitFile = filepath.Join(dir, session+".exit")
 	// The shell keeps the pane alive after drydock exits, so its status
-	// can be read; TERM is fixed so the capture does not depend on the host.
-	script := "unset NO_COLOR; TERM=xterm-256color " + env + " " + bin + " " + strings.Join(args, " ") +
+	// can be read; TERM is fixed so the capture does not depend on the host,
+	// and CI is unset because termenv takes CI=... to mean "no terminal, no
+	// colour" (the pane is a terminal even when the test runs in CI).
+	script := "unset NO_COLOR CI; TERM=xterm-256color " + env + " " + bin + " " + strings.Join(args, " ") +
 		"; echo $? > " + exitFile + ".tmp; mv " + exitFile + ".tmp " + exitFile + "; sleep 600"
 	// A server of our own (-S): no other test's sessions, and no race
 	// with a shared server exiting when its last session is killed.
