@@ -172,12 +172,9 @@ func (s *Scheduler) addAssigned(pod *corev1.Pod) {
 // updateAssigned refreshes a bound pod (labels, in-place resize, deletion
 // timestamp) and requeues pods the change may help.
 func (s *Scheduler) updateAssigned(oldPod, newPod *corev1.Pod) {
-	prev := s.snapshot.NodeOf(newPod.UID)
 	var oldReq framework.Resource
-	for _, p := range prev.Pods {
-		if p.Pod.UID == newPod.UID {
-			oldReq = p.Request
-		}
+	if p := s.snapshot.PodInfoOf(newPod.UID); p != nil {
+		oldReq = p.Request
 	}
 	pi := framework.NewPodInfo(newPod)
 	s.snapshot.AddPod(pi, newPod.Spec.NodeName)

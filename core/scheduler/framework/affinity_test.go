@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/drydock-sim/drydock/core/scheduler/framework"
@@ -127,7 +128,15 @@ func TestOwnerCountsMatchOwnedPods(t *testing.T) {
 		}
 		for i, o := range append(owners, "none") {
 			for _, ni := range s.List() {
-				want := ni.OwnedPods(types.UID(o))
+				want := int32(0) // from the node's pods themselves
+				for _, pi := range ni.Pods {
+					if pi.ControllerUID == types.UID(o) && pi.Pod.DeletionTimestamp == nil {
+						want++
+					}
+				}
+				if got := ni.OwnedPods(types.UID(o)); got != want {
+					t.Fatalf("%s: owner %s on %s: OwnedPods %d, pods say %d", step, o, ni.Name, got, want)
+				}
 				if got := views[i].On(ni); got != want { // all but the last are superseded
 					t.Fatalf("%s: owner %s on %s: On %d, OwnedPods %d", step, o, ni.Name, got, want)
 				}
@@ -138,16 +147,49 @@ func TestOwnerCountsMatchOwnedPods(t *testing.T) {
 		}
 	}
 	n := 0
+	infos := map[types.UID]*framework.PodInfo{}
 	for i := 0; i < 40; i++ {
 		o := owners[i%len(owners)]
-		s.AddPod(framework.NewPodInfo(testobj.Pod(fmt.Sprintf("p%d", n), "", "", testobj.Controller("ReplicaSet", o))), nodes[(i*7)%len(nodes)])
+		pi := framework.NewPodInfo(testobj.Pod(fmt.Sprintf("p%d", n), "", "", testobj.Controller("ReplicaSet", o)))
+		s.AddPod(pi, nodes[(i*7)%len(nodes)])
+		infos[pi.Pod.UID] = pi
 		n++
 	}
 	check("added")
 	for i := 0; i < 40; i += 3 {
-		s.RemovePod(types.UID(fmt.Sprintf("p%d", i)))
+		uid := types.UID(fmt.Sprintf("p%d", i))
+		node := s.NodeOf(uid)
+		if s.PodInfoOf(uid) != infos[uid] {
+			t.Fatalf("PodInfoOf(%s) is not the PodInfo added", uid)
+		}
+		if got := s.RemovePod(uid); got != node.Name || s.PodInfoOf(uid) != nil || s.NodeOf(uid) != nil {
+			t.Fatalf("RemovePod(%s) = %q (want %q), then PodInfoOf %v", uid, got, node.Name, s.PodInfoOf(uid))
+		}
+		for _, pi := range node.Pods {
+			if pi.Pod.UID == uid {
+				t.Fatalf("%s still listed on %s", uid, node.Name)
+			}
+		}
 	}
 	check("removed pods")
+	// Updates: the same pod again on its node (a status change), moved to
+	// another node, under another controller, and terminating.
+	for i := 1; i < 40; i += 3 {
+		uid := types.UID(fmt.Sprintf("p%d", i))
+		node := s.NodeOf(uid).Name
+		p := testobj.Pod(string(uid), "", "", testobj.Controller("ReplicaSet", owners[i%len(owners)]))
+		switch i % 4 {
+		case 1:
+			node = nodes[(i+1)%len(nodes)]
+		case 2:
+			p = testobj.Pod(string(uid), "", "", testobj.Controller("ReplicaSet", owners[(i+1)%len(owners)]))
+		case 3:
+			now := metav1.Now()
+			p.DeletionTimestamp = &now
+		}
+		s.AddPod(framework.NewPodInfo(p), node)
+	}
+	check("updated pods")
 	s.RemoveNode("b")
 	check("removed node")
 }

@@ -200,22 +200,42 @@ func (n *NodeInfo) removeRare(pi *PodInfo) {
 // RemovePod stops counting the pod with uid; it reports the removed entry.
 // Nodes hold at most a few hundred pods, so a scan is cheaper than an index.
 func (n *NodeInfo) RemovePod(uid types.UID) *PodInfo {
+	return n.removePodInfo(nil, uid)
+}
+
+// removePodInfo is RemovePod for a pod whose PodInfo on this node may be
+// known (want, nil if not): then entries are matched by pointer, which
+// costs no UID comparisons. Otherwise, or if want is not found, by UID.
+func (n *NodeInfo) removePodInfo(want *PodInfo, uid types.UID) *PodInfo {
+	if want != nil {
+		for i := len(n.Pods) - 1; i >= 0; i-- {
+			if n.Pods[i] == want {
+				return n.removeAt(i)
+			}
+		}
+	}
 	// Scan from the end: the most recently added pod is the likeliest to
 	// go (preemption's reprieve loop adds and removes the last one).
 	for i := len(n.Pods) - 1; i >= 0; i-- {
-		if pi := n.Pods[i]; pi.Pod.UID == uid {
-			copy(n.Pods[i:], n.Pods[i+1:])
-			n.Pods[len(n.Pods)-1] = nil
-			n.Pods = n.Pods[:len(n.Pods)-1]
-			n.Requested.Sub(pi.Request)
-			n.NonZeroRequested.Sub(pi.NonZeroRequest)
-			if pi.Affinity != nil || pi.HostPorts != nil {
-				n.removeRare(pi)
-			}
-			return pi
+		if n.Pods[i].Pod.UID == uid {
+			return n.removeAt(i)
 		}
 	}
 	return nil
+}
+
+// removeAt stops counting the pod at position i of n.Pods.
+func (n *NodeInfo) removeAt(i int) *PodInfo {
+	pi := n.Pods[i]
+	copy(n.Pods[i:], n.Pods[i+1:])
+	n.Pods[len(n.Pods)-1] = nil
+	n.Pods = n.Pods[:len(n.Pods)-1]
+	n.Requested.Sub(pi.Request)
+	n.NonZeroRequested.Sub(pi.NonZeroRequest)
+	if pi.Affinity != nil || pi.HostPorts != nil {
+		n.removeRare(pi)
+	}
+	return pi
 }
 
 // RemovePodsBelow stops counting every pod with priority below prio, in

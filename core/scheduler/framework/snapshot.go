@@ -14,8 +14,8 @@ type Snapshot struct {
 	// with swap-removal), which is the order filtering walks.
 	list   []*NodeInfo
 	byName map[string]*NodeInfo
-	// podNode maps each counted pod to its node.
-	podNode map[types.UID]*NodeInfo
+	// podNode maps each counted pod to its node and its PodInfo there.
+	podNode map[types.UID]podRef
 	gen     int64
 	// priorities counts counted pods per priority, so preemption can tell
 	// in O(#priorities) that no pod anywhere has a lower priority.
@@ -54,7 +54,7 @@ func (s *Snapshot) newNodeInfo(name string) *NodeInfo {
 
 // NewSnapshot returns an empty snapshot.
 func NewSnapshot() *Snapshot {
-	return &Snapshot{byName: map[string]*NodeInfo{}, podNode: map[types.UID]*NodeInfo{}, priorities: map[int32]int{},
+	return &Snapshot{byName: map[string]*NodeInfo{}, podNode: map[types.UID]podRef{}, priorities: map[int32]int{},
 		owned: map[types.UID]*ownerIndex{}, zoneIDs: map[string]int32{"": 0}}
 }
 
@@ -80,7 +80,18 @@ func (s *Snapshot) Get(name string) *NodeInfo {
 }
 
 // NodeOf returns the node the pod with uid is counted on, or nil.
-func (s *Snapshot) NodeOf(uid types.UID) *NodeInfo { return s.podNode[uid] }
+func (s *Snapshot) NodeOf(uid types.UID) *NodeInfo { return s.podNode[uid].ni }
+
+// PodInfoOf is the PodInfo counted for the pod, nil if it is not counted.
+func (s *Snapshot) PodInfoOf(uid types.UID) *PodInfo { return s.podNode[uid].pi }
+
+// podRef is where a counted pod is: its node and its PodInfo, so that
+// removing or replacing it finds it by pointer instead of comparing UIDs
+// down the node's pod list.
+type podRef struct {
+	ni *NodeInfo
+	pi *PodInfo
+}
 
 // AddNode adds or replaces a node.
 func (s *Snapshot) AddNode(node *corev1.Node) *NodeInfo {
@@ -129,8 +140,18 @@ func (s *Snapshot) RemoveNode(name string) {
 // AddPod counts pi on nodeName. A pod already counted (on any node) is
 // replaced, which is how an assumed pod is confirmed by its bound object.
 func (s *Snapshot) AddPod(pi *PodInfo, nodeName string) {
-	if old := s.podNode[pi.Pod.UID]; old != nil {
-		s.RemovePod(pi.Pod.UID)
+	owned := pi.ControllerUID != "" && pi.Pod.DeletionTimestamp == nil
+	kept := false
+	if old := s.podNode[pi.Pod.UID]; old.ni != nil {
+		// A live pod replaced on the same listed node under the same
+		// controller (a status change, the common update) leaves the owner
+		// counts as they are: -1 and +1 would cancel.
+		var keep *PodInfo
+		if owned && old.ni.node != nil && old.ni == s.byName[nodeName] && old.pi != nil &&
+			old.pi.ControllerUID == pi.ControllerUID && old.pi.Pod.DeletionTimestamp == nil {
+			keep = old.pi
+		}
+		_, kept = s.removePod(pi.Pod.UID, keep)
 	}
 	ni := s.byName[nodeName]
 	if ni == nil {
@@ -138,12 +159,12 @@ func (s *Snapshot) AddPod(pi *PodInfo, nodeName string) {
 		s.byName[nodeName] = ni
 	}
 	ni.AddPod(pi)
-	s.podNode[pi.Pod.UID] = ni
+	s.podNode[pi.Pod.UID] = podRef{ni: ni, pi: pi}
 	s.priorities[pi.Priority]++
 	if pi.Affinity != nil {
 		s.trackAffinity(ni, pi, 1)
 	}
-	if pi.ControllerUID != "" && pi.Pod.DeletionTimestamp == nil {
+	if owned && !kept {
 		s.trackOwned(ni, pi.ControllerUID, 1)
 	}
 	s.bump(ni)
@@ -186,12 +207,20 @@ func (s *Snapshot) NumPodsWithRequiredAntiAffinity() int { return s.numRequiredA
 // RemovePod stops counting the pod with uid and reports its node name
 // ("" if it was not counted).
 func (s *Snapshot) RemovePod(uid types.UID) string {
-	ni := s.podNode[uid]
+	name, _ := s.removePod(uid, nil)
+	return name
+}
+
+// removePod is RemovePod, except that the owner counts are left alone if
+// the entry removed is keep (AddPod re-adds it at once); kept says so.
+func (s *Snapshot) removePod(uid types.UID, keep *PodInfo) (name string, kept bool) {
+	ref := s.podNode[uid]
+	ni := ref.ni
 	if ni == nil {
-		return ""
+		return "", false
 	}
 	delete(s.podNode, uid)
-	if pi := ni.RemovePod(uid); pi != nil {
+	if pi := ni.removePodInfo(ref.pi, uid); pi != nil {
 		if s.priorities[pi.Priority]--; s.priorities[pi.Priority] == 0 {
 			delete(s.priorities, pi.Priority)
 		}
@@ -199,14 +228,16 @@ func (s *Snapshot) RemovePod(uid types.UID) string {
 			s.trackAffinity(ni, pi, -1)
 		}
 		if pi.ControllerUID != "" && pi.Pod.DeletionTimestamp == nil {
-			s.trackOwned(ni, pi.ControllerUID, -1)
+			if kept = keep != nil && pi == keep; !kept {
+				s.trackOwned(ni, pi.ControllerUID, -1)
+			}
 		}
 	}
 	s.bump(ni)
 	if ni.node == nil && len(ni.Pods) == 0 {
 		delete(s.byName, ni.Name)
 	}
-	return ni.Name
+	return ni.Name, kept
 }
 
 // HasPodBelow reports whether any counted pod has a priority below p. The
