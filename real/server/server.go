@@ -301,9 +301,13 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		s.log.Log(context.Background(), lvl, "request", "method", r.Method, "uri", r.URI, "user", r.User, "code", r.Code,
 			"remote", r.RemoteAddr, "duration", time.Since(r.Start).Round(time.Microsecond))
 	}
+	// stopStreams ends open watches and followed logs at shutdown:
+	// http.Server.Shutdown waits for handlers, and those never finish on
+	// their own.
+	stopStreams := make(chan struct{})
 	secureHandler, err := apihttp.New(apihttp.Config{Server: api, Authenticator: authn, Authorizer: authz,
 		KubeletClient: kubeletClient, Discovery: disc, Table: tables.Table,
-		Extra: map[string]http.Handler{auth.JoinPath: join}, Log: logReq})
+		Extra: map[string]http.Handler{auth.JoinPath: join}, Log: logReq, Stop: stopStreams})
 	if err != nil {
 		return err
 	}
@@ -349,7 +353,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	servers := []*http.Server{srv}
 	if plainLn != nil {
 		plainHandler, err := apihttp.New(apihttp.Config{Server: api, KubeletClient: kubeletClient, Discovery: disc,
-			Table: tables.Table, Log: logReq})
+			Table: tables.Table, Log: logReq, Stop: stopStreams})
 		if err != nil {
 			return err
 		}
@@ -361,9 +365,10 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	cleanups = append(cleanups, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		close(stopStreams)
 		for _, hs := range servers {
 			if err := hs.Shutdown(sctx); err != nil {
-				hs.Close() // watches never go idle: cut them
+				hs.Close() // a handler still busy after the timeout: cut it
 			}
 		}
 	})
