@@ -40,12 +40,13 @@ const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 // Writer turns the stdout and stderr of one container into CRI records on
 // one file. Use Stream for each stream's io.WriteCloser; the file is
-// written under a lock, whole records at a time.
+// written under a lock, whole records at a time. A record that cannot be
+// written is dropped and its error returned; later records are tried
+// again, as containerd goes on after a failed line.
 type Writer struct {
 	mu  sync.Mutex
 	out io.Writer
 	now func() time.Time
-	err error
 }
 
 // NewWriter writes records to out, timestamped with now (time.Now if nil).
@@ -59,9 +60,6 @@ func NewWriter(out io.Writer, now func() time.Time) *Writer {
 func (w *Writer) record(stream, tag string, content []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.err != nil {
-		return w.err
-	}
 	buf := make([]byte, 0, len(TimeFormat)+len(stream)+len(content)+8)
 	buf = w.now().UTC().AppendFormat(buf, TimeFormat)
 	buf = append(buf, ' ')
@@ -71,13 +69,14 @@ func (w *Writer) record(stream, tag string, content []byte) error {
 	buf = append(buf, ' ')
 	buf = append(buf, content...)
 	buf = append(buf, '\n')
-	_, w.err = w.out.Write(buf)
-	return w.err
+	_, err := w.out.Write(buf)
+	return err
 }
 
 // Stream returns the writer for one stream (Stdout or Stderr). It keeps an
 // unfinished line until its newline arrives, the line reaches MaxLineSize
 // (then a P record is written) or Close (then the rest is written as F).
+// On a failed record, the rest of that Write is dropped with it.
 func (w *Writer) Stream(stream string) io.WriteCloser {
 	return &streamWriter{w: w, stream: stream}
 }
@@ -104,15 +103,17 @@ func (s *streamWriter) Write(p []byte) (int, error) {
 		}
 		for len(s.line) >= MaxLineSize && (i < 0 || len(s.line) > MaxLineSize) {
 			if err := s.w.record(s.stream, TagPartial, s.line[:MaxLineSize]); err != nil {
+				s.line = s.line[:0]
 				return 0, err
 			}
 			s.line = append(s.line[:0], s.line[MaxLineSize:]...)
 		}
 		if i >= 0 {
-			if err := s.w.record(s.stream, TagFull, s.line); err != nil {
+			err := s.w.record(s.stream, TagFull, s.line)
+			s.line = s.line[:0]
+			if err != nil {
 				return 0, err
 			}
-			s.line = s.line[:0]
 		}
 	}
 	return n, nil

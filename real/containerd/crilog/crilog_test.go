@@ -85,3 +85,41 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// flakyOut fails writes while down is set.
+type flakyOut struct {
+	down bool
+	buf  bytes.Buffer
+}
+
+func (f *flakyOut) Write(p []byte) (int, error) {
+	if f.down {
+		return 0, errors.New("no space left on device")
+	}
+	return f.buf.Write(p)
+}
+
+// TestWriterAfterWriteError: records that cannot be written are dropped
+// (the stream keeps no growing backlog of them), and writing works again
+// once the file does, as containerd goes on writing after a failed line.
+func TestWriterAfterWriteError(t *testing.T) {
+	at := time.Date(2026, 12, 6, 3, 4, 5, 0, time.UTC)
+	out := &flakyOut{down: true}
+	w := NewWriter(out, func() time.Time { return at })
+	s := w.Stream(Stdout)
+	for i := 0; i < 100; i++ {
+		if _, err := s.Write([]byte(strings.Repeat("x", 1000) + "\n")); err == nil {
+			t.Fatal("Write succeeded while the file fails")
+		}
+	}
+	if n := len(s.(*streamWriter).line); n != 0 {
+		t.Errorf("stream keeps %d bytes of records it could not write", n)
+	}
+	out.down = false
+	if _, err := s.Write([]byte("back\n")); err != nil {
+		t.Fatalf("Write after the file recovered: %v", err)
+	}
+	if got, want := out.buf.String(), "2026-12-06T03:04:05.000000000Z stdout F back\n"; got != want {
+		t.Errorf("file %q, want %q", got, want)
+	}
+}

@@ -31,9 +31,10 @@ type RotatingFile struct {
 	maxFiles int
 	now      func() time.Time
 
-	mu   sync.Mutex
-	f    *os.File
-	size int64
+	mu     sync.Mutex
+	f      *os.File // nil after Close, or after a rotation that could not reopen
+	closed bool
+	size   int64
 }
 
 // OpenRotating opens (appends to) path. maxSize <= 0 and maxFiles < 2
@@ -73,8 +74,14 @@ func (r *RotatingFile) open() error {
 func (r *RotatingFile) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.f == nil {
+	if r.closed {
 		return 0, os.ErrClosed
+	}
+	if r.f == nil {
+		// A rotation failed half way: start a file at path again.
+		if err := r.open(); err != nil {
+			return 0, err
+		}
 	}
 	if r.size > 0 && r.size+int64(len(p)) > r.maxSize {
 		if err := r.rotate(); err != nil {
@@ -87,10 +94,11 @@ func (r *RotatingFile) Write(p []byte) (int, error) {
 }
 
 func (r *RotatingFile) rotate() error {
-	if err := r.f.Close(); err != nil {
+	err := r.f.Close()
+	r.f = nil // the next Write opens path again if this rotation stops half way
+	if err != nil {
 		return err
 	}
-	r.f = nil
 	ts := r.now().UTC().Format(rotatedSuffix)
 	name := r.path + "." + ts
 	// Rotations within one second get -1, -2, ... after the newest so far.
@@ -109,7 +117,10 @@ func (r *RotatingFile) rotate() error {
 		name = fmt.Sprintf("%s.%s-%d", r.path, ts, seq+1)
 	}
 	if err := os.Rename(r.path, name); err != nil {
-		return err
+		if oerr := r.open(); oerr != nil {
+			return errors.Join(err, oerr)
+		}
+		return err // written on past the limit until a rotation works
 	}
 	rotated := Rotated(r.path)
 	for len(rotated) > r.maxFiles-1 {
@@ -150,6 +161,7 @@ func rotatedKey(name string) string {
 func (r *RotatingFile) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	if r.f == nil {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package crilog
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,4 +58,44 @@ func TestRotatingFile(t *testing.T) {
 		t.Errorf("after reopen: current %q, rotated %v; want g and h after a rotation of f", read(path), r)
 	}
 	rf.Close()
+}
+
+// TestRotateFailureKeepsWriting: a rotation that fails (here: the folder
+// is gone, so the rename and the reopen fail) fails that write only; once
+// the folder is back, writes go on in a new file instead of every later
+// write failing.
+func TestRotateFailureKeepsWriting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ctr")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "0.log")
+	now := time.Date(2026, 12, 6, 4, 5, 6, 0, time.UTC)
+	rf, err := OpenRotating(path, 10, 3, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	if _, err := rf.Write([]byte("aaaaaaaa\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rf.Write([]byte("bb\n")); err == nil {
+		t.Error("Write that could not rotate reported no error")
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rf.Write([]byte("cc\n")); err != nil {
+		t.Fatalf("Write after a failed rotation: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "cc\n" {
+		t.Errorf("file %q, want the write after the failed rotation", b)
+	}
+	rf.Close()
+	if _, err := rf.Write([]byte("dd\n")); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("Write after Close: %v, want os.ErrClosed", err)
+	}
 }
