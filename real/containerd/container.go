@@ -253,6 +253,9 @@ func containerArgs(entrypoint, cmd, command, args []string) []string {
 type logFile struct {
 	f              *crilog.RotatingFile
 	stdout, stderr io.WriteCloser
+	// warn reports the first failed write of each stream copy (the
+	// output is then read on and dropped until writes succeed again).
+	warn func(error)
 }
 
 func (r *Runtime) openLog(path string) (*logFile, error) {
@@ -264,7 +267,10 @@ func (r *Runtime) openLog(path string) (*logFile, error) {
 		return nil, fmt.Errorf("container log: %w", err)
 	}
 	w := crilog.NewWriter(f, nil)
-	return &logFile{f: f, stdout: w.Stream(crilog.Stdout), stderr: w.Stream(crilog.Stderr)}, nil
+	warn := func(err error) {
+		r.cfg.Log.Warn("writing a container log; dropping output until writes succeed", "path", path, "err", err)
+	}
+	return &logFile{f: f, stdout: w.Stream(crilog.Stdout), stderr: w.Stream(crilog.Stderr), warn: warn}, nil
 }
 
 // Close flushes unfinished lines and closes the file.

@@ -92,10 +92,31 @@ func openLogIO(cfg cio.Config, logs *logFile) (*logIO, error) {
 			// where io.Copy's 32 KiB per stream made log buffers the largest
 			// part of the agent's heap at 100 pods.
 			buf := make([]byte, 4096)
-			io.CopyBuffer(w, r, buf)
+			drain(w, r, buf, logs.warn)
 		}(s.w)
 	}
 	return l, nil
+}
+
+// drain copies r to w until r ends. Unlike io.Copy it goes on reading
+// when a write fails (the output is dropped), as containerd's CRI does:
+// a container whose output is no longer read blocks once the pipe is full.
+// warn (may be nil) hears of the first failure of a run of failed writes.
+func drain(w io.Writer, r io.Reader, buf []byte, warn func(error)) {
+	failing := false
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			_, werr := w.Write(buf[:n])
+			if werr != nil && !failing && warn != nil {
+				warn(werr)
+			}
+			failing = werr != nil
+		}
+		if rerr != nil {
+			return
+		}
+	}
 }
 
 func (l *logIO) closePipes() error {
