@@ -340,8 +340,10 @@ func (r *Runtime) startContainer(id string) error {
 	}
 	started := time.Now()
 	if _, err := c.ctr.SetLabels(ctx, map[string]string{labelState: string(cri.ContainerRunning), labelStartedAt: fmtTime(started)}); err != nil {
-		task.Kill(ctx, syscall.SIGKILL)
-		return fmt.Errorf("start container %s: %w", id, err)
+		// Unrecorded, the task would have no watcher: delete it (with its
+		// FIFOs and copy goroutines) so that the container can be removed.
+		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
+		return fail(err)
 	}
 	r.mu.Lock()
 	c.task = task
