@@ -13,6 +13,7 @@ package cri
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -258,4 +259,59 @@ type ProbeResult struct {
 	// Output explains a failure, as Kubernetes prints it after
 	// "Readiness probe failed: ", e.g. "HTTP probe failed with statuscode: 503".
 	Output string
+}
+
+// Runtime condition types, as CRI's RuntimeStatus reports them.
+const (
+	// RuntimeReady: the runtime is up and can run sandboxes and containers.
+	RuntimeReady = "RuntimeReady"
+	// NetworkReady: the runtime's network plugin can network sandboxes.
+	NetworkReady = "NetworkReady"
+)
+
+// RuntimeCondition is one condition of the runtime's status.
+type RuntimeCondition struct {
+	Type    string
+	Status  bool
+	Reason  string // e.g. "NetworkPluginNotReady"
+	Message string
+}
+
+// String formats the condition as the kubelet prints it in node
+// conditions: "NetworkReady=false reason:NetworkPluginNotReady message:...".
+func (c *RuntimeCondition) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%s=%t reason:%s message:%s", c.Type, c.Status, c.Reason, c.Message)
+}
+
+// RuntimeStatus is what a runtime reports about itself (CRI's Status call).
+type RuntimeStatus struct {
+	Conditions []RuntimeCondition
+}
+
+// Condition returns the condition of type t, or nil if the runtime does not
+// report it.
+func (s *RuntimeStatus) Condition(t string) *RuntimeCondition {
+	if s == nil {
+		return nil
+	}
+	for i := range s.Conditions {
+		if s.Conditions[i].Type == t {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// StatusReporter is implemented by runtimes that report their own status,
+// as CRI's RuntimeService.Status does. It is optional: the kubelet asks a
+// runtime that implements it every few seconds and keeps the node NotReady
+// while RuntimeReady or NetworkReady is false (and pods that need the pod
+// network waiting); a runtime that does not implement it is taken as always
+// ready. Like every call of the port, Status returns at once and calls done
+// later on the driver loop, exactly once.
+type StatusReporter interface {
+	Status(done func(*RuntimeStatus, error))
 }

@@ -104,6 +104,13 @@ func nodeTemplate(cpu, mem string) *corev1.Node {
 // configs before anything starts.
 func newEnv(t *testing.T, opts ...func(*kubelet.Config, *memruntime.Config)) *env {
 	t.Helper()
+	return newEnvWrapped(t, nil, opts...)
+}
+
+// newEnvWrapped is newEnv with the kubelet's runtime wrapped by wrap (nil:
+// the memruntime itself).
+func newEnvWrapped(t *testing.T, wrap func(*harness.Harness, *memruntime.Runtime) cri.Runtime, opts ...func(*kubelet.Config, *memruntime.Config)) *env {
+	t.Helper()
 	h := harness.New(t)
 	rcfg := memruntime.Config{Clock: h.Clock, Latency: latency, Behavior: behavior,
 		ImageExists: func(image string) bool { return image != "missing:1" }}
@@ -114,6 +121,9 @@ func newEnv(t *testing.T, opts ...func(*kubelet.Config, *memruntime.Config)) *en
 	}
 	rt := memruntime.New(rcfg)
 	kcfg.Runtime = rt
+	if wrap != nil {
+		kcfg.Runtime = wrap(h, rt)
+	}
 	e := &env{t: t, h: h, rt: rt, cfg: kcfg, run: critest.ManualRun(h.Clock)}
 	e.k = kubelet.New(kcfg)
 	e.k.Start(context.Background())

@@ -69,15 +69,19 @@ type Config struct {
 
 // Kubelet is the agent of one node. Use New, then Start.
 type Kubelet struct {
-	cfg     Config
-	clock   clock.Clock
-	client  client.Interface
-	rec     events.Recorder
-	rt      cri.Runtime
-	rtName  string
-	rand    *rand.Rand
-	ctx     context.Context
-	running bool
+	cfg    Config
+	clock  clock.Clock
+	client client.Interface
+	rec    events.Recorder
+	rt     cri.Runtime
+	rtName string
+	// rtStatus is the runtime's status call if it has one (nil: the runtime
+	// is taken as always ready); rtState what the last calls reported.
+	rtStatus cri.StatusReporter
+	rtState  runtimeState
+	rand     *rand.Rand
+	ctx      context.Context
+	running  bool
 	// epoch advances on every Start and Stop, so callbacks of a previous
 	// life (timers, runtime results) are recognised and dropped.
 	epoch uint64
@@ -121,6 +125,8 @@ type Kubelet struct {
 	leaseTick   func() // renewLease for this life, see Start
 	statusTick  func() // the status loop's tick for this life
 	regTimer    clock.Timer
+	rtTimer     clock.Timer
+	rtTick      func() // the runtime status check's tick for this life
 }
 
 // New returns a stopped kubelet.
@@ -151,6 +157,7 @@ func New(cfg Config) *Kubelet {
 	}
 	name, _ := cfg.Runtime.Version()
 	k := &Kubelet{cfg: cfg, clock: cfg.Clock, client: cfg.Client, rec: cfg.Recorder, rt: cfg.Runtime, rtName: name, rand: cfg.Rand}
+	k.rtStatus, _ = cfg.Runtime.(cri.StatusReporter)
 	k.machineID = k.hexID()
 	if cfg.Node != nil {
 		for _, a := range cfg.Node.Status.Addresses {
@@ -212,6 +219,17 @@ func (k *Kubelet) Start(ctx context.Context) {
 			k.scheduleStatus()
 		}
 	}
+	if k.rtStatus != nil {
+		k.rtState = runtimeState{networkErr: errNetworkUnknown}
+		k.rtTick = func() {
+			if k.running && k.epoch == ep {
+				k.checkRuntime()
+				k.rtTimer = k.clock.AfterFunc(runtimeCheckPeriod, k.rtTick)
+			}
+		}
+		k.checkRuntime()
+		k.rtTimer = k.clock.AfterFunc(runtimeCheckPeriod, k.rtTick)
+	}
 	k.register()
 	k.renewLease()
 	k.scheduleStatus()
@@ -229,12 +247,12 @@ func (k *Kubelet) Stop() {
 	k.running = false
 	k.epoch++
 	k.rt.SetEventHandler(nil)
-	for _, t := range []clock.Timer{k.leaseTimer, k.statusTimer, k.regTimer} {
+	for _, t := range []clock.Timer{k.leaseTimer, k.statusTimer, k.regTimer, k.rtTimer} {
 		if t != nil {
 			t.Stop()
 		}
 	}
-	k.leaseTimer, k.statusTimer, k.regTimer = nil, nil, nil
+	k.leaseTimer, k.statusTimer, k.regTimer, k.rtTimer = nil, nil, nil, nil
 	if k.podRef != nil {
 		k.podRef.Stop()
 	}

@@ -199,6 +199,9 @@ func (k *Kubelet) nodeStatus(old *corev1.NodeStatus) corev1.NodeStatus {
 		{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
 		{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status"},
 	}
+	if msg := readinessMessage(k.readinessErrors()); msg != "" {
+		mine[3].Status, mine[3].Reason, mine[3].Message = corev1.ConditionFalse, "KubeletNotReady", msg
+	}
 	for _, c := range mine {
 		c.LastHeartbeatTime = now
 		c.LastTransitionTime = now
@@ -252,9 +255,11 @@ func (k *Kubelet) updateNodeStatus(force bool) {
 	for attempt := 0; attempt < 3; attempt++ {
 		base := k.node
 		due := !k.clock.Now().Before(k.lastReport.Add(k.cfg.NodeStatusReportFrequency))
-		if !force && !due && base == k.statusSame {
+		if !force && !due && base == k.statusSame && k.rtStatus == nil {
 			// Already compared equal, and nodeStatus reads nothing else
 			// that changes while the kubelet runs (Start resets this).
+			// With a runtime that reports its status, readiness changes
+			// with it and with time (a runtime not heard from is down).
 			return
 		}
 		st := k.nodeStatus(&base.Status)
@@ -298,6 +303,9 @@ func (k *Kubelet) nodeEvents(old, cur *corev1.NodeStatus) {
 			reason = "NodeHasSufficientPID"
 		case corev1.NodeReady:
 			reason = "NodeReady"
+			if c.Status != corev1.ConditionTrue {
+				reason = "NodeNotReady"
+			}
 		default:
 			continue
 		}

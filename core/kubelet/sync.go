@@ -37,6 +37,14 @@ func (k *Kubelet) syncRunning(ps *podState) {
 	if k.pastDeadline(ps, now) {
 		return
 	}
+	if err := k.networkErrors(); err != nil && !ps.pod.Spec.HostNetwork && !ps.sb.ready {
+		// As the kubelet's SyncPod: no pod network yet, so no sandbox;
+		// the pod waits in ContainerCreating and is synced again when
+		// the runtime reports its network ready.
+		k.event(ps, corev1.EventTypeWarning, "NetworkNotReady", networkNotReadyMsg+": "+err.Error())
+		k.updateStatus(ps)
+		return
+	}
 	if !ps.sb.ready {
 		if !now.Before(ps.sb.retryAt) {
 			k.startSandbox(ps)
