@@ -293,14 +293,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	kubeletClient := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.KubeletClientTLSConfig(), Proxy: nil,
 		ForceAttemptHTTP2: true, TLSHandshakeTimeout: 10 * time.Second}}
 	disc := discovery.Handler(discovery.Options{})
-	logReq := func(r apihttp.RequestLog) {
-		lvl := slog.LevelDebug
-		if s.cfg.LogRequests || r.Code >= 500 {
-			lvl = slog.LevelInfo
-		}
-		s.log.Log(context.Background(), lvl, "request", "method", r.Method, "uri", r.URI, "user", r.User, "code", r.Code,
-			"remote", r.RemoteAddr, "duration", time.Since(r.Start).Round(time.Microsecond))
-	}
+	logReq := s.logRequest
 	// stopStreams ends open watches and followed logs at shutdown:
 	// http.Server.Shutdown waits for handlers, and those never finish on
 	// their own.
@@ -424,6 +417,23 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	case err := <-errc:
 		return err
 	}
+}
+
+// logRequest logs one served request: at Debug, at Info with
+// --log-requests or for a 5xx answer, and at Error with the stack when the
+// handler panicked.
+func (s *Server) logRequest(r apihttp.RequestLog) {
+	lvl := slog.LevelDebug
+	if s.cfg.LogRequests || r.Code >= 500 {
+		lvl = slog.LevelInfo
+	}
+	attrs := []any{"method", r.Method, "uri", r.URI, "user", r.User, "code", r.Code,
+		"remote", r.RemoteAddr, "duration", r.Duration.Round(time.Microsecond)}
+	if r.Panic != "" {
+		lvl = slog.LevelError
+		attrs = append(attrs, "panic", r.Panic)
+	}
+	s.log.Log(context.Background(), lvl, "request", attrs...)
 }
 
 func serveErr(what string, err error) error {

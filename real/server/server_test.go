@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/real/apihttp"
 	"github.com/drydock-sim/drydock/real/auth"
 	"github.com/drydock-sim/drydock/real/etcdstore"
 	"github.com/drydock-sim/drydock/real/httpclient"
@@ -380,5 +381,21 @@ func TestShutdownEndsWatchesCleanly(t *testing.T) {
 	stop()
 	if _, err := io.ReadAll(resp.Body); err != nil {
 		t.Fatalf("watch stream at shutdown: %v, want a clean end", err)
+	}
+}
+
+// A handler's panic reaches the log with its stack, at Error level.
+func TestRequestLogReportsPanics(t *testing.T) {
+	logs := newSyncBuffer()
+	s, err := New(Config{DataDir: t.TempDir(), BindAddress: "127.0.0.1", AdvertiseAddress: "127.0.0.1",
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.logRequest(apihttp.RequestLog{Method: "GET", URI: "/api/v1/pods", User: "u", Code: 500,
+		Panic: "boom\ngoroutine 1 [running]:\nmain.handler()"})
+	out := logs.String()
+	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "boom") || !strings.Contains(out, "main.handler()") {
+		t.Fatalf("panic not logged at error level with its stack:\n%s", out)
 	}
 }
