@@ -20,13 +20,18 @@ import (
 // Validate checks a defaulted object the way the Kubernetes API server does for
 // the fields drydock uses. old is nil on create.
 func Validate(r *Resource, obj, old Object) field.ErrorList {
-	nameFn := apivalidation.NameIsDNSSubdomain
+	nameFn, dnsLabel := apivalidation.NameIsDNSSubdomain, false
 	switch r {
 	case Namespaces, Services:
-		nameFn = apivalidation.NameIsDNSLabel
+		nameFn, dnsLabel = apivalidation.NameIsDNSLabel, true
 	}
-	errs := apivalidation.ValidateObjectMetaAccessor(obj, r.Namespaced, nameFn, field.NewPath("metadata"))
-	if old != nil {
+	// apimachinery's checks run only when the fast ones (metafast.go) do
+	// not prove that they would report nothing; they then give the errors.
+	var errs field.ErrorList
+	if !metaCreateValid(obj, r.Namespaced, dnsLabel) {
+		errs = apivalidation.ValidateObjectMetaAccessor(obj, r.Namespaced, nameFn, field.NewPath("metadata"))
+	}
+	if old != nil && !metaUpdateValid(obj, old) {
 		errs = append(errs, apivalidation.ValidateObjectMetaAccessorUpdate(obj, old, field.NewPath("metadata"))...)
 	}
 	switch o := obj.(type) {
