@@ -382,12 +382,7 @@ func (r *Runtime) ListPodSandboxes(done func([]*cri.SandboxStatus, error)) {
 			out = append(out, sb.status())
 		}
 		r.mu.Unlock()
-		sort.Slice(out, func(i, j int) bool {
-			if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-				return out[i].CreatedAt.Before(out[j].CreatedAt)
-			}
-			return out[i].ID < out[j].ID
-		})
+		oldestFirst(out, func(st *cri.SandboxStatus) (time.Time, string) { return st.CreatedAt, st.ID })
 		r.cfg.Post(func() { done(out, nil) })
 	})
 }
@@ -401,13 +396,20 @@ func (r *Runtime) ListContainers(done func([]*cri.ContainerStatus, error)) {
 			out = append(out, c.status())
 		}
 		r.mu.Unlock()
-		sort.Slice(out, func(i, j int) bool {
-			if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-				return out[i].CreatedAt.Before(out[j].CreatedAt)
-			}
-			return out[i].ID < out[j].ID
-		})
+		oldestFirst(out, func(st *cri.ContainerStatus) (time.Time, string) { return st.CreatedAt, st.ID })
 		r.cfg.Post(func() { done(out, nil) })
+	})
+}
+
+// oldestFirst sorts statuses by creation time, then ID.
+func oldestFirst[T any](out []T, key func(T) (time.Time, string)) {
+	sort.Slice(out, func(i, j int) bool {
+		ti, idi := key(out[i])
+		tj, idj := key(out[j])
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return idi < idj
 	})
 }
 
