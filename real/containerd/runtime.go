@@ -38,6 +38,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/drydock-sim/drydock/core/cri"
 	"github.com/drydock-sim/drydock/real/containerd/crilog"
@@ -420,8 +421,12 @@ func oldestFirst[T any](out []T, key func(T) (time.Time, string)) {
 // instance outlives its removal (the kubelet removes the previous instance
 // when it creates the next), so earlier instances are found by their files,
 // <restart>.log. Unknown pods and containers give an error wrapping
-// cri.ErrNotFound.
+// cri.ErrNotFound, as does a container name that is not a DNS label (it
+// is a file name here, and comes from a URL).
 func (r *Runtime) LocateLog(namespace, pod, containerName string, previous bool) (path string, exited <-chan struct{}, err error) {
+	if errs := validation.IsDNS1123Label(containerName); len(errs) > 0 {
+		return "", nil, fmt.Errorf("container name %q: %s: %w", containerName, strings.Join(errs, "; "), cri.ErrNotFound)
+	}
 	r.mu.Lock()
 	var psb *sandbox
 	for _, sb := range r.sandboxes {

@@ -308,6 +308,21 @@ func TestContainerSpec(t *testing.T) {
 	if _, _, err := f.rt.LocateLog("default", "nope", "main", false); !errors.Is(err, cri.ErrNotFound) {
 		t.Errorf("LocateLog of an unknown pod: %v, want cri.ErrNotFound", err)
 	}
+	// A container name is a DNS label: one that climbs out of the pod's
+	// log folder (the kubelet server passes on the URL's unescaped
+	// segment) finds nothing.
+	other := filepath.Join(f.logRoot, "other", "x")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "7.log"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, prev := range []bool{false, true} {
+		if p, _, err := f.rt.LocateLog("default", sb.Name, "../other/x", prev); !errors.Is(err, cri.ErrNotFound) {
+			t.Errorf("LocateLog of container ../other/x (previous %v) = %q, %v; want cri.ErrNotFound", prev, p, err)
+		}
+	}
 }
 
 // TestResources checks the cgroup limits and the OOMKilled reason.
