@@ -2,40 +2,18 @@ package e2e
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
-	"strings"
 	"testing"
+
+	"github.com/drydock-sim/drydock/real/cni/netnstest"
 )
 
 // requireRoot fails under CI and skips elsewhere when the test cannot run:
 // a skipped real-mode test in CI would be a hidden gap.
 func requireRoot(t *testing.T, tools ...string) {
 	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, tool := range tools {
-		if strings.HasPrefix(tool, "/") {
-			if _, err := os.Stat(tool); err != nil {
-				missing = append(missing, tool)
-			}
-			continue
-		}
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("end-to-end test needs %s (CI must provide them)", strings.Join(missing, ", "))
-	}
-	t.Skipf("needs %s", strings.Join(missing, ", "))
+	netnstest.Require(t, tools...)
 }
 
 // host is one machine of the test cluster: a network namespace with a veth
@@ -58,13 +36,7 @@ type topology struct {
 
 // randomTag gives names unique to this run, so that a run left behind by a
 // killed test never collides with a new one.
-func randomTag(t *testing.T) string {
-	b := make([]byte, 3)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
+func randomTag(t *testing.T) string { return netnstest.Tag(t) }
 
 // randomByte is a random number in [0, 256).
 func randomByte(t *testing.T) int {
@@ -78,11 +50,7 @@ func randomByte(t *testing.T) int {
 // run executes a command and fails the test with its output on error.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return netnstest.Run(t, name, args...)
 }
 
 // newTopology creates the bridge and n host namespaces on 10.<a>.<b>.0/24,

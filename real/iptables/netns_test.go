@@ -1,8 +1,6 @@
 package iptables
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,28 +19,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/drydock-sim/drydock/core/proxy"
+	"github.com/drydock-sim/drydock/real/cni/netnstest"
 )
 
 // requireRoot fails under CI and skips elsewhere when the test cannot run:
 // a skipped real-mode test in CI would be a hidden gap.
 func requireRoot(t testing.TB) {
 	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, tool := range []string{"ip", "iptables", "iptables-restore", "iptables-save"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("iptables test needs %s (CI must provide them)", strings.Join(missing, ", "))
-	}
-	t.Skipf("needs %s", strings.Join(missing, ", "))
+	netnstest.Require(t, "ip", "iptables", "iptables-restore", "iptables-save")
 }
 
 // worker runs functions on one OS thread that has entered a network
@@ -87,20 +70,11 @@ func (w *worker) do(f func()) {
 	<-done
 }
 
-func randomTag(t testing.TB) string {
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
+func randomTag(t testing.TB) string { return netnstest.Tag(t) }
 
 func run(t testing.TB, args ...string) {
 	t.Helper()
-	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-	}
+	netnstest.Run(t, args[0], args[1:]...)
 }
 
 // newNetns creates a named network namespace that is deleted when the test
