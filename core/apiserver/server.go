@@ -147,5 +147,22 @@ func (s *Server) newUID() types.UID {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return types.UID(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
+	return types.UID(formatUUID(&b))
+}
+
+// formatUUID is fmt.Sprintf("%x-%x-%x-%x-%x") of b's 4, 2, 2, 2 and 6-byte
+// groups, built in one allocation (TestFormatUUID).
+func formatUUID(b *[16]byte) string {
+	const hexDigits = "0123456789abcdef"
+	var out [36]byte
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = hexDigits[c>>4], hexDigits[c&0x0f]
+		j += 2
+	}
+	return string(out[:])
 }
