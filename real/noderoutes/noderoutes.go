@@ -127,7 +127,7 @@ func (r *Reconciler) Desired(nodes []Node) ([]Route, error) {
 			out = append(out, Route{Dst: dst.Masked(), Via: via.Unmap()})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
+	sort.SliceStable(out, func(i, j int) bool { // stable: a clash keeps the first node
 		if c := out[i].Dst.Addr().Compare(out[j].Dst.Addr()); c != 0 {
 			return c < 0
 		}

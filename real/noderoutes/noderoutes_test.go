@@ -1,6 +1,7 @@
 package noderoutes
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -178,4 +179,28 @@ func handleIn(t *testing.T, ns *netnstest.NS) *netlink.Handle {
 	}
 	t.Cleanup(h.Close)
 	return h
+}
+
+// TestDesiredClaimKeepsFirstNode: of nodes claiming one pod CIDR, the first
+// in the given order keeps the route, whatever the number of nodes (the
+// sort must be stable for that).
+func TestDesiredClaimKeepsFirstNode(t *testing.T) {
+	r, err := New(Config{Self: "me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []Node
+	for i := 0; i < 40; i++ {
+		nodes = append(nodes, Node{Name: fmt.Sprintf("n%d", i), PodCIDRs: []string{fmt.Sprintf("10.244.%d.0/24", i%4)},
+			InternalIP: fmt.Sprintf("10.0.0.%d", i+1)})
+	}
+	got, _ := r.Desired(nodes)
+	var s []string
+	for _, rt := range got {
+		s = append(s, rt.String())
+	}
+	want := "10.244.0.0/24 via 10.0.0.1,10.244.1.0/24 via 10.0.0.2,10.244.2.0/24 via 10.0.0.3,10.244.3.0/24 via 10.0.0.4"
+	if strings.Join(s, ",") != want {
+		t.Errorf("Desired = %s, want %s", strings.Join(s, ","), want)
+	}
 }
