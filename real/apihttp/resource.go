@@ -438,19 +438,29 @@ func strictPatchCheck(fv fieldValidation, cur runtime.Object, pt types.PatchType
 	return strictMessages(err), nil
 }
 
-func (h *handler) patch(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
+// readPatch authorises a patch request and reads its media type, body and
+// fieldValidation.
+func (h *handler) readPatch(req *http.Request, info *requestInfo, user *auth.User) (types.PatchType, []byte, fieldValidation, error) {
 	if err := h.authorize(req.Context(), user, info, "patch"); err != nil {
-		return err
+		return "", nil, 0, err
 	}
 	pt, err := patchType(req)
 	if err != nil {
-		return err
+		return "", nil, 0, err
 	}
 	data, err := readBody(req)
 	if err != nil {
-		return err
+		return "", nil, 0, err
 	}
 	fv, err := parseFieldValidation(req)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	return pt, data, fv, nil
+}
+
+func (h *handler) patch(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
+	pt, data, fv, err := h.readPatch(req, info, user)
 	if err != nil {
 		return err
 	}

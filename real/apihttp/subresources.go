@@ -184,18 +184,7 @@ func (h *handler) updateScale(w http.ResponseWriter, req *http.Request, info *re
 // patchScale applies the patch to the Scale view (as kube-apiserver does)
 // and writes the resulting replicas.
 func (h *handler) patchScale(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {
-	if err := h.authorize(req.Context(), user, info, "patch"); err != nil {
-		return err
-	}
-	pt, err := patchType(req)
-	if err != nil {
-		return err
-	}
-	data, err := readBody(req)
-	if err != nil {
-		return err
-	}
-	fv, err := parseFieldValidation(req)
+	pt, data, fv, err := h.readPatch(req, info, user)
 	if err != nil {
 		return err
 	}
