@@ -114,6 +114,8 @@ type Server struct {
 	token  string
 	api    *apiserver.Server
 	loop   *loop.Loop
+	// watchFailed hears the first etcd watch that stopped for good.
+	watchFailed chan error
 }
 
 // New checks cfg and fills defaults. Nothing starts before Run.
@@ -180,7 +182,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{})}, nil
+	return &Server{cfg: cfg, log: cfg.Logger, ready: make(chan struct{}), watchFailed: make(chan error, 1)}, nil
 }
 
 // Ready is closed once the server serves requests.
@@ -416,6 +418,8 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		return nil
 	case err := <-errc:
 		return err
+	case err := <-s.watchFailed:
+		return err
 	}
 }
 
@@ -505,8 +509,18 @@ func (s *Server) openStore() (*etcdstore.Store, func(), error) {
 	return st, closeAll, nil
 }
 
+// etcdWatchError hears an etcd watch that stopped for good (history
+// compacted by someone else before the watch read it, an undecodable
+// value). The API server keeps one store watch per resource and has no way
+// to start it again, so every watch of that resource would stall without a
+// word: the server stops with an error instead, for its supervisor to
+// restart it.
 func (s *Server) etcdWatchError(prefix string, err error) {
 	s.log.Error("etcd watch stopped", "prefix", prefix, "err", err)
+	select {
+	case s.watchFailed <- fmt.Errorf("etcd watch of %s stopped: %w (the API server's watches of it cannot continue)", prefix, err):
+	default:
+	}
 }
 
 func etcdTLS(caFile, certFile, keyFile string) (*tls.Config, error) {

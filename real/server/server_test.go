@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/core/store"
 	"github.com/drydock-sim/drydock/real/apihttp"
 	"github.com/drydock-sim/drydock/real/auth"
 	"github.com/drydock-sim/drydock/real/etcdstore"
@@ -397,5 +399,38 @@ func TestRequestLogReportsPanics(t *testing.T) {
 	out := logs.String()
 	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "boom") || !strings.Contains(out, "main.handler()") {
 		t.Fatalf("panic not logged at error level with its stack:\n%s", out)
+	}
+}
+
+// An etcd watch that stopped for good (e.g. history compacted under it by
+// another client) stops the server with an error naming it: the API
+// server's watches of that resource could never deliver again.
+func TestEtcdWatchFailureStopsServer(t *testing.T) {
+	s, err := New(Config{DataDir: t.TempDir(), BindAddress: "127.0.0.1", SecurePort: 0, CompactionInterval: -1,
+		EtcdUnsafeNoFsync: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- s.Run(ctx) }()
+	select {
+	case <-s.Ready():
+	case err := <-errc:
+		t.Fatalf("server failed to start: %v", err)
+	case <-time.After(deadline):
+		t.Fatal("server not ready")
+	}
+	s.etcdWatchError("/registry/pods/", fmt.Errorf("%w: etcd compacted at 7", store.ErrCompacted))
+	select {
+	case err := <-errc:
+		if err == nil || !strings.Contains(err.Error(), "etcd watch of /registry/pods/ stopped") {
+			t.Fatalf("Run: %v, want the watch failure", err)
+		}
+	case <-time.After(deadline):
+		cancel()
+		<-errc
+		t.Fatal("server kept running after its etcd watch stopped")
 	}
 }
