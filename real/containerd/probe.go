@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -144,11 +145,7 @@ func httpProbe(ctx context.Context, nsPath, ip string, port int32, g *corev1.HTT
 		DisableKeepAlives: true,
 	}
 	defer tr.CloseIdleConnections()
-	cl := &http.Client{Transport: tr, Timeout: timeout,
-		// Kubernetes follows redirects to the same host and counts a
-		// redirect elsewhere as success; not following any gives the
-		// 3xx, which counts as success too.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cl := &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: probeRedirect}
 	resp, err := cl.Do(req)
 	if err != nil {
 		return fail("%v", err)
@@ -159,6 +156,20 @@ func httpProbe(ctx context.Context, nsPath, ip string, port int32, g *corev1.HTT
 		return cri.ProbeResult{Success: true, Output: string(body)}
 	}
 	return fail("HTTP probe failed with statuscode: %d", resp.StatusCode)
+}
+
+// probeRedirect is the kubelet prober's redirect policy: a redirect to the
+// same host name is followed, at most 10 in a row, so the page it leads to
+// decides; one to another host is not followed, and its 3xx answer counts
+// as success (the kubelet's "Warning" result, which is a success).
+func probeRedirect(req *http.Request, via []*http.Request) error {
+	if req.URL.Hostname() != via[0].URL.Hostname() {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
 }
 
 // lockedBuffer collects an exec's stdout and stderr, written from two goroutines.
