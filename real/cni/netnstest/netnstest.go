@@ -99,8 +99,9 @@ func (ns *NS) Do(fn func() error) error {
 		runtime.LockOSThread()
 		orig, err := netns.Get()
 		if err != nil {
+			runtime.UnlockOSThread() // the thread has not left its namespace
 			errc <- err
-			return // the thread is still in its namespace: unlock it
+			return
 		}
 		defer orig.Close()
 		target, err := netns.GetFromPath(ns.Path)
