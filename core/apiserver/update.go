@@ -49,7 +49,7 @@ func (s *Server) Update(ctx context.Context, in api.Object, subresource string) 
 	if rv := in.GetResourceVersion(); rv != "" && rv != old.GetResourceVersion() {
 		return nil, conflict(r, in.GetName())
 	}
-	obj := copyForUpdate(in, subresource)
+	obj := copyForUpdate(in, old, subresource)
 	obj.SetNamespace(ns)
 	return s.updateLocked(r, old, obj, subresource)
 }
@@ -60,7 +60,15 @@ func (s *Server) Update(ctx context.Context, in api.Object, subresource string) 
 // with a status subresource only status is deep-copied: the rest of in is
 // shared until keepAllButStatus replaces it, and nothing writes to it before.
 // Kubelets and controllers report status far more often than anything else.
-func copyForUpdate(in api.Object, subresource string) api.Object {
+//
+// A Lease update (every kubelet's renewal every 10 s) shares old's metadata
+// and spec pointers where in's are equal to them (see copyLease).
+func copyForUpdate(in, old api.Object, subresource string) api.Object {
+	if l, ok := in.(*coordinationv1.Lease); ok && subresource == "" {
+		if cp := copyLease(l, old.(*coordinationv1.Lease)); cp != nil {
+			return cp
+		}
+	}
 	if subresource == SubresourceStatus {
 		switch o := in.(type) {
 		case *corev1.Pod:
@@ -253,4 +261,49 @@ func leaseRenewalValid(obj, old api.Object) bool {
 		return false
 	}
 	return objectMetaEqual(&l.ObjectMeta, &old.(*coordinationv1.Lease).ObjectMeta)
+}
+
+// copyLease copies in for an update over old, sharing old's labels,
+// annotations, owner references, finalizers and deletion fields (stored
+// objects are never modified) when in's are equal to them, nil where old's
+// are nil, and in's spec pointers' targets where they are identical to
+// old's. It returns nil when the metadata differs; the caller then makes a
+// deep copy. The result is the deep copy's equal.
+func copyLease(in, old *coordinationv1.Lease) *coordinationv1.Lease {
+	a, b := &in.ObjectMeta, &old.ObjectMeta
+	if (a.Labels == nil) != (b.Labels == nil) || !stringMapEqual(a.Labels, b.Labels) ||
+		(a.Annotations == nil) != (b.Annotations == nil) || !stringMapEqual(a.Annotations, b.Annotations) ||
+		(a.OwnerReferences == nil) != (b.OwnerReferences == nil) || !ownerRefsEqual(a.OwnerReferences, b.OwnerReferences) ||
+		(a.Finalizers == nil) != (b.Finalizers == nil) || !stringsEqual(a.Finalizers, b.Finalizers) ||
+		a.ManagedFields != nil || b.ManagedFields != nil ||
+		(a.DeletionTimestamp == nil) != (b.DeletionTimestamp == nil) || a.DeletionTimestamp != nil && *a.DeletionTimestamp != *b.DeletionTimestamp ||
+		!int64PtrEqual(a.DeletionGracePeriodSeconds, b.DeletionGracePeriodSeconds) {
+		return nil
+	}
+	out := &coordinationv1.Lease{TypeMeta: in.TypeMeta, ObjectMeta: in.ObjectMeta, Spec: in.Spec}
+	m := &out.ObjectMeta
+	m.Labels, m.Annotations, m.OwnerReferences, m.Finalizers = b.Labels, b.Annotations, b.OwnerReferences, b.Finalizers
+	m.DeletionTimestamp, m.DeletionGracePeriodSeconds = b.DeletionTimestamp, b.DeletionGracePeriodSeconds
+	sp, os := &out.Spec, &old.Spec
+	sp.HolderIdentity = sharePtr(sp.HolderIdentity, os.HolderIdentity)
+	sp.LeaseDurationSeconds = sharePtr(sp.LeaseDurationSeconds, os.LeaseDurationSeconds)
+	sp.AcquireTime = sharePtr(sp.AcquireTime, os.AcquireTime)
+	sp.RenewTime = sharePtr(sp.RenewTime, os.RenewTime)
+	sp.LeaseTransitions = sharePtr(sp.LeaseTransitions, os.LeaseTransitions)
+	sp.Strategy = sharePtr(sp.Strategy, os.Strategy)
+	sp.PreferredHolder = sharePtr(sp.PreferredHolder, os.PreferredHolder)
+	return out
+}
+
+// sharePtr returns old when p points to a value identical to old's, else a
+// pointer to a copy of *p (nil for nil).
+func sharePtr[T comparable](p, old *T) *T {
+	switch {
+	case p == nil:
+		return nil
+	case old != nil && *p == *old:
+		return old
+	}
+	v := *p
+	return &v
 }
