@@ -292,9 +292,23 @@ func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case "shift+tab":
 		m.stack = []screen{{view: (m.stack[0].view + numTabs - 1) % numTabs}}
 	case "up", "k":
-		t.cursor--
+		if grid := m.grid && t.view == ViewNodes; grid && t.cursor >= m.gridPerRow() {
+			t.cursor -= m.gridPerRow() // the cell above
+		} else if !grid {
+			t.cursor--
+		}
 	case "down", "j":
-		t.cursor++
+		if m.grid && t.view == ViewNodes {
+			// The cell below; from the row above a shorter last row, its
+			// last cell; on the last row, stay.
+			per, n := m.gridPerRow(), len(m.gridKeys())
+			c := clamp(t.cursor, 0, max(n-1, 0))
+			if c/per < (n-1)/per {
+				t.cursor = min(c+per, n-1)
+			}
+		} else {
+			t.cursor++
+		}
 	case "left", "h":
 		if m.grid && t.view == ViewNodes {
 			t.cursor--
@@ -308,9 +322,9 @@ func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			t.cursor += m.bodyHeight()
 		}
 	case "pgup", "ctrl+b":
-		t.cursor -= m.bodyHeight()
+		t.cursor -= m.pageStep()
 	case "pgdown", "ctrl+f":
-		t.cursor += m.bodyHeight()
+		t.cursor += m.pageStep()
 	case "home":
 		t.cursor = 0
 	case "end", "G":

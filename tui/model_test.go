@@ -2,6 +2,7 @@ package tui_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,7 +131,7 @@ func TestViewsGolden(t *testing.T) {
 		{name: "nodes-before-crash", w: 80, h: 24, at: "50s"},
 		{name: "nodes-notready", w: 80, h: 24, at: "2m"},
 		{name: "nodes-wide", w: 120, h: 30, at: "2m"},
-		{name: "nodes-grid", w: 80, h: 24, at: "2m", keys: []string{"a", "down"}},
+		{name: "nodes-grid", w: 80, h: 24, at: "2m", keys: []string{"a", "l"}},
 		{name: "node-detail", w: 100, h: 30, at: "2m10s", keys: []string{"enter"}},
 		{name: "pods", w: 80, h: 24, at: "2m30s", keys: []string{"2"}},
 		{name: "pods-filtered", w: 80, h: 24, at: "2m30s", keys: []string{"2", "/worker-0", "enter"}}, // runes of one read
@@ -385,6 +386,47 @@ func TestColourKeepsLayout(t *testing.T) {
 		}
 		if got := ansi.Strip(coloured); got != plain {
 			t.Errorf("view %d differs once stripped:\n%s\n--- plain:\n%s", i, got, plain)
+		}
+	}
+}
+
+// In the node grid the arrows move as in a grid: up and down by a row,
+// left and right by a cell, page keys by a screen of rows. (Up and down
+// moved one cell, so reaching row 20 of a 1,000-node grid took 780 presses.)
+func TestGridArrowsMoveByRow(t *testing.T) {
+	h := newHarness(t, bigScenario(t, 1000, 300, "15m"), 80, 24)
+	h.jump("3m")
+	h.keys("a")
+	perRow, rows := (80-2)/2, 24-4-5 // cells per grid row; grid rows on screen
+	selected := func() string {
+		t.Helper()
+		for _, l := range strings.Split(h.m.View(), "\n") {
+			if name, _, ok := strings.Cut(l, ": "); ok && strings.HasPrefix(name, "node-") {
+				return name
+			}
+		}
+		t.Fatalf("no selected node in\n%s", h.m.View())
+		return ""
+	}
+	for _, step := range []struct {
+		key  string
+		want int
+	}{
+		{"j", perRow}, {"l", perRow + 1}, {"k", 1}, {"k", 1}, {"h", 0},
+		{"down", perRow}, {"up", 0}, {"pgdown", perRow * rows}, {"pgup", 0},
+		{"G", 999}, {"j", 999}, {"k", 999 - perRow}, {"j", 999},
+		{"k", 999 - perRow}, {"l", 999 - perRow + 1}, {"j", 999}, // above the short last row: its last cell
+	} {
+		switch step.key {
+		case "pgdown":
+			h.m.Update(tea.KeyMsg{Type: tea.KeyPgDown})
+		case "pgup":
+			h.m.Update(tea.KeyMsg{Type: tea.KeyPgUp})
+		default:
+			h.keys(step.key)
+		}
+		if got, want := selected(), fmt.Sprintf("node-%d", step.want); got != want {
+			t.Fatalf("after %s: %s selected, want %s", step.key, got, want)
 		}
 	}
 }

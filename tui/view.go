@@ -43,6 +43,21 @@ func (m *Model) View() string {
 
 func (m *Model) bodyHeight() int { return max(m.h-4, 1) }
 
+// gridPerRow is how many nodes one row of the node grid holds; gridRows
+// how many grid rows the screen shows (the rest of the body is the
+// summary line, the legend and the selected node's lines).
+func (m *Model) gridPerRow() int { return max((m.w-2)/2, 1) }
+func (m *Model) gridRows() int   { return m.bodyHeight() - 5 }
+
+// pageStep is how far the page keys move the cursor: a screen of rows, or
+// in the node grid a screen of grid rows.
+func (m *Model) pageStep() int {
+	if m.grid && m.top().view == ViewNodes {
+		return m.gridPerRow() * max(m.gridRows(), 1)
+	}
+	return m.bodyHeight()
+}
+
 // fmtOffset prints a time since the start: 9.5s, 2m14.0s, 1h02m03s.
 func fmtOffset(d time.Duration) string {
 	neg := ""
@@ -167,7 +182,7 @@ func (m *Model) helpLines() []string {
 		m.sty.bold.Render("Keys"),
 		"  1-6, tab       views: Nodes, Pods, Pending, Deploy, Recovery, Events",
 		"  :name          view by name, as in k9s (:pods, :deploy, :events, :q)",
-		"  ↑↓ / j k       move (in the node grid also ← → / h l)",
+		"  ↑↓ / j k       move (node grid: ↑↓ a row, ← → / h l a cell)",
 		"  ← → / h l      page up / down;  pgup pgdn, home end also work",
 		"  enter          open: a node's pods, a pod's scheduling decision",
 		"  esc            clear the filter, then go back",
@@ -481,10 +496,16 @@ func (m *Model) nodesList() *list {
 }
 
 // nodeGrid is the aggregated map: one cell per node, for big clusters.
+// gridKeys are the nodes the grid shows, in order.
+func (m *Model) gridKeys() []string {
+	st := m.St
+	return m.filtered(st.NodeNames(), func(k string) string { return k + " " + NodeStatusText(st.Nodes[k]) })
+}
+
 func (m *Model) nodeGrid(height int) []string {
 	st := m.St
 	t := m.top()
-	keys := m.filtered(st.NodeNames(), func(k string) string { return k + " " + NodeStatusText(st.Nodes[k]) })
+	keys := m.gridKeys()
 	c := st.Count()
 	out := []string{m.sty.dim.Render(fmt.Sprintf("%d nodes · %d Ready · %d NotReady · %d cordoned · one cell per node, colour = cpu requested (a: list)",
 		c.Nodes, c.NodesReady, c.Nodes-c.NodesReady, c.Cordoned))}
@@ -492,8 +513,8 @@ func (m *Model) nodeGrid(height int) []string {
 		return append(out, m.sty.dim.Render("  (none)"))
 	}
 	t.cursor = clamp(t.cursor, 0, len(keys)-1)
-	perRow := max((m.w-2)/2, 1)
-	rows := height - 5
+	perRow := m.gridPerRow()
+	rows := m.gridRows()
 	totalRows := (len(keys) + perRow - 1) / perRow
 	curRow := t.cursor / perRow
 	if curRow < t.offset {
