@@ -108,13 +108,13 @@ type Agent struct {
 	log   *slog.Logger
 	ready chan struct{}
 
-	loop    *loop.Loop
-	client  *httpclient.Client
-	kubelet *kubelet.Kubelet
-	network *cni.Network
-	gate    *gatedRuntime
-	routes  *noderoutes.Reconciler
-	backend *iptables.Backend
+	loop     *loop.Loop
+	client   *httpclient.Client
+	kubelet  *kubelet.Kubelet
+	network  *cni.Network
+	netReady bool // the pod network has its CIDR
+	routes   *noderoutes.Reconciler
+	backend  *iptables.Backend
 
 	nodes       *informer.Informer
 	reflectors  []*informer.Reflector
@@ -304,7 +304,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.log.Info("built-in image ready", "image", img.Name, "digest", img.Digest)
-	a.gate = &gatedRuntime{Runtime: rt}
+	// The kubelet asks this wrapper for the runtime's status (containerd
+	// serving, the CNI network with a pod CIDR), as Kubernetes' kubelet asks
+	// CRI's Status: the node stays NotReady until the network is ready.
+	status := &statusRuntime{Runtime: rt, post: l.Post, serving: cc.IsServing, network: network.Status}
 
 	// Kubelet HTTPS server (container logs).
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.KubeletAddress, strconv.Itoa(cfg.KubeletPort)))
@@ -345,7 +348,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	// The core components, on the loop.
 	template := info.Node(cfg.Name, int32(ln.Addr().(*net.TCPAddr).Port))
 	rec := &events.APIRecorder{Client: hc, Clock: l, Component: "kubelet", Host: cfg.Name}
-	a.kubelet = kubelet.New(kubelet.Config{NodeName: cfg.Name, Client: hc, Clock: l, Recorder: rec, Runtime: a.gate,
+	a.kubelet = kubelet.New(kubelet.Config{NodeName: cfg.Name, Client: hc, Clock: l, Recorder: rec, Runtime: status,
 		Rand: rng.Stream(seed, "kubelet"), Node: template, ParallelImagePulls: true,
 		OnError: func(err error) { a.logError("kubelet", err) }})
 	if err := l.Do(func() { a.startOnLoop(ctx, backend) }); err != nil {
@@ -447,9 +450,10 @@ func (a *Agent) syncNetwork() {
 			a.log.Error("pod network", "podCIDRs", cidrs, "err", err)
 			break
 		}
-		if !a.gate.open {
+		if !a.netReady {
+			a.netReady = true
 			a.log.Info("pod network ready", "podCIDRs", cidrs)
-			a.gate.release()
+			a.kubelet.CheckRuntime() // rather than at its next 5 s check
 		}
 	}
 	if err := a.routes.SyncNodes(all); err != nil {
