@@ -619,3 +619,107 @@ func TestEncodeAddsTypeMetaOnce(t *testing.T) {
 		t.Fatalf("empty object: %s", b)
 	}
 }
+
+// A watch that began with the current state (resourceVersion 0, or
+// sendInitialEvents) and whose stream ends before that state is complete
+// cannot resume from the newest revision it saw: objects not yet sent would
+// never arrive. The client ends it with 410 so the caller lists again.
+func TestWatchCutDuringInitialEventsAsksForARelist(t *testing.T) {
+	podEvent := func(typ, name, rv string, annotations string) string {
+		return fmt.Sprintf(`{"type":%q,"object":{"kind":"Pod","apiVersion":"v1","metadata":{"name":%q,"namespace":"default","resourceVersion":%q%s}}}`+"\n",
+			typ, name, rv, annotations)
+	}
+	tests := []struct {
+		name string
+		opts metav1.ListOptions
+		// first is the first stream, cut after it.
+		first      string
+		wantResume bool
+	}{
+		{"legacy resourceVersion 0, cut among the initial events", metav1.ListOptions{ResourceVersion: "0"},
+			podEvent("ADDED", "b", "9", "") + podEvent("ADDED", "c", "5", ""), false},
+		{"sendInitialEvents, cut before the closing bookmark", metav1.ListOptions{SendInitialEvents: ptr(true),
+			ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, AllowWatchBookmarks: true},
+			podEvent("ADDED", "b", "9", ""), false},
+		{"sendInitialEvents, cut after the closing bookmark", metav1.ListOptions{SendInitialEvents: ptr(true),
+			ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, AllowWatchBookmarks: true},
+			podEvent("ADDED", "b", "9", "") + podEvent("BOOKMARK", "", "12", `,"annotations":{"k8s.io/initial-events-end":"true"}`), true},
+		{"legacy resourceVersion 0, cut after a live event", metav1.ListOptions{ResourceVersion: "0"},
+			podEvent("ADDED", "b", "9", "") + podEvent("MODIFIED", "b", "13", ""), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var watches []string
+			url := newPlainServer(t, func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				watches = append(watches, r.URL.RawQuery)
+				n := len(watches)
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(200)
+				if n == 1 {
+					fmt.Fprint(w, tc.first)
+					return
+				}
+				// A resumed stream stays open and quiet.
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			})
+			l := loop.New()
+			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(func() { cancel(); <-l.Done() })
+			go l.Run(ctx)
+			c, err := New(Config{Server: url, Post: l.Post})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.Close)
+			rec := &recorder{}
+			l.Do(func() {
+				if _, err := c.Watch(ctx, api.Pods, "default", tc.opts, rec.fn); err != nil {
+					t.Error(err)
+				}
+			})
+			if tc.wantResume {
+				end := time.Now().Add(deadline)
+				for {
+					mu.Lock()
+					n := len(watches)
+					mu.Unlock()
+					if n >= 2 {
+						break
+					}
+					if time.Now().After(end) {
+						t.Fatal("the watch did not resume")
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				l.Do(func() {
+					for _, ev := range rec.evs {
+						if ev.Type == api.WatchError {
+							t.Fatalf("events %v: an ERROR although the initial state was complete", rec.names())
+						}
+					}
+				})
+				return
+			}
+			eventually(t, l, "an ERROR event", func() bool {
+				return len(rec.evs) > 0 && rec.evs[len(rec.evs)-1].Type == api.WatchError
+			})
+			l.Do(func() {
+				st := rec.evs[len(rec.evs)-1].Object.(*metav1.Status)
+				if st.Code != http.StatusGone {
+					t.Errorf("ERROR %+v, want 410", st)
+				}
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if len(watches) != 1 {
+				t.Errorf("watch requests %v: resumed from an incomplete initial state", watches)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

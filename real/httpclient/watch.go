@@ -39,6 +39,14 @@ func (c *Client) Watch(ctx context.Context, r *api.Resource, ns string, opts met
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	w := &watch{c: c, r: r, ns: ns, fn: fn, forwardBookmarks: opts.AllowWatchBookmarks, lastRV: opts.ResourceVersion}
+	// The server first sends the current state with resourceVersion "" or
+	// "0" (unless sendInitialEvents=false), and always with
+	// sendInitialEvents=true.
+	if opts.SendInitialEvents != nil {
+		w.initial, w.initialEndMarked = *opts.SendInitialEvents, true
+	} else {
+		w.initial = opts.ResourceVersion == "" || opts.ResourceVersion == "0"
+	}
 	body, err := w.open(ctx, opts)
 	if err != nil {
 		cancel()
@@ -82,6 +90,13 @@ type watch struct {
 	// Touched only by the stream goroutine.
 	lastRV    string
 	lastRVNum int64
+	// initial: the stream is still sending the state the watch began with
+	// (resuming from the newest revision seen would skip the objects not
+	// yet sent). It ends with the bookmark annotated
+	// k8s.io/initial-events-end when initialEndMarked (sendInitialEvents),
+	// else with the first bookmark or non-ADDED event.
+	initial          bool
+	initialEndMarked bool
 }
 
 func (w *watch) deliver(ev api.WatchEvent) {
@@ -175,11 +190,12 @@ func (w *watch) run(ctx context.Context, body io.ReadCloser) {
 			w.report(err)
 		}
 		for {
-			if w.lastRV == "" || w.lastRV == "0" {
-				// The stream began with a full state and no resourceVersion
-				// was seen since: there is nothing to resume from.
+			if w.initial || w.lastRV == "" || w.lastRV == "0" {
+				// The stream ended while sending the state the watch began
+				// with, or before any resourceVersion was seen: there is
+				// nothing complete to resume from.
 				w.deliver(errorEvent(apierrors.NewResourceExpired(
-					"watch closed before any resourceVersion was seen; list again")))
+					"watch closed before its initial state was complete; list again")))
 				return
 			}
 			opts := w.resume
@@ -262,6 +278,14 @@ func (w *watch) stream(body io.Reader) (ended bool, err error) {
 			if rv != "" {
 				w.lastRV = rv
 				w.lastRVNum = rev
+			}
+		}
+		if w.initial {
+			switch {
+			case we.Type == api.WatchBookmark && w.initialEndMarked:
+				w.initial = obj.GetAnnotations()[api.InitialEventsEndAnnotation] != "true"
+			case we.Type != api.WatchAdded:
+				w.initial = false
 			}
 		}
 		if we.Type == api.WatchBookmark && !w.forwardBookmarks {
