@@ -135,9 +135,10 @@ type podMarks struct {
 // phaseNames name the steps of a pod's start, between the moments the
 // benchmark sees (create request, first watch event with a nodeName, watch
 // event with phase Running) and those containerd records for the node
-// agent's runtime (the sandbox record, made once the pod's network
-// namespace, CNI network and pod files exist; the container record; the
-// container's started-at label, set after its task started).
+// agent's runtime (the sandbox record's last update, which marks it ready
+// once the pod's network namespace, CNI network and pod files exist; the
+// container record; the container's started-at label, set after its task
+// started).
 var phaseNames = []string{
 	"create → bound (API, scheduler, watch)",
 	"bound → sandbox recorded (agent watch, kubelet sync, netns, CNI)",
@@ -170,7 +171,7 @@ func (c *cluster) phases(b *testing.B, marks []podMarks) [][]time.Duration {
 		}
 		switch info.Labels["drydock.io/kind"] {
 		case "sandbox":
-			r.sandbox = info.CreatedAt
+			r.sandbox = info.UpdatedAt // the record is made first, then marked ready
 		case "container":
 			r.container = info.CreatedAt
 			r.started, _ = time.Parse(time.RFC3339Nano, info.Labels["drydock.io/started-at"])

@@ -332,6 +332,10 @@ func (r *Runtime) recover(ctx context.Context) error {
 		switch info.Labels[labelKind] {
 		case kindSandbox:
 			sb, err := r.loadSandbox(cctx, ctr, info)
+			if errors.Is(err, errAbandoned) {
+				r.cfg.Log.Info("cleaned up a sandbox whose set-up an earlier runtime did not finish", "id", info.ID)
+				continue
+			}
 			if errors.Is(err, errBadRecord) {
 				r.cfg.Log.Warn("skipping a sandbox record the runtime cannot read", "id", info.ID, "err", err)
 				continue

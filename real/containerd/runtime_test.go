@@ -590,6 +590,72 @@ func TestRebootedNode(t *testing.T) {
 	}
 }
 
+// stuckNet is a network whose SetUp hangs until released, then fails: a
+// node agent that dies while it sets up a sandbox's network.
+type stuckNet struct {
+	recordingNet
+	started chan string // the netns path of each SetUp
+	release chan struct{}
+}
+
+func (n *stuckNet) SetUp(_ context.Context, _, path string, _ *cri.SandboxConfig) (string, error) {
+	n.started <- path
+	<-n.release
+	return "", errors.New("the agent died here")
+}
+
+// TestDiedDuringSandboxSetUp: a runtime that stops (here: hangs; in life:
+// is killed) while it sets up a sandbox leaves a network namespace and a
+// network allocation no later runtime would know of, unless the sandbox is
+// recorded first. The next runtime tears such a sandbox down and forgets it.
+func TestDiedDuringSandboxSetUp(t *testing.T) {
+	f := newFixture(t)
+	stuck := &stuckNet{started: make(chan string, 1), release: make(chan struct{})}
+	old, err := containerd.New(context.Background(), containerd.Config{Client: f.c, Namespace: f.ns, Post: f.loop.Post,
+		Network: stuck, LogRoot: f.logRoot, StateDir: f.stateDir, NetnsDir: ctrtest.NetnsDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(stuck.release)
+		}
+	}
+	t.Cleanup(func() { release(); old.Close() })
+	sb, _ := podConfigs()
+	old.RunPodSandbox(sb, func(*cri.SandboxStatus, error) {})
+	var nsPath string
+	select {
+	case nsPath = <-stuck.started:
+	case <-time.After(time.Minute):
+		t.Fatal("SetUp not called")
+	}
+	// The next runtime, while the old one is stuck in SetUp.
+	net := &recordingNet{}
+	rt, err := containerd.New(context.Background(), containerd.Config{Client: f.c, Namespace: f.ns, Post: f.loop.Post,
+		Network: net, LogRoot: f.logRoot, StateDir: f.stateDir, NetnsDir: ctrtest.NetnsDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	if _, err := os.Stat(nsPath); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("netns %s of the abandoned sandbox: %v, want it removed", nsPath, err)
+	}
+	net.mu.Lock()
+	teardowns := len(net.teardowns)
+	net.mu.Unlock()
+	if teardowns != 1 {
+		t.Errorf("%d network tear-downs, want 1 for the abandoned sandbox", teardowns)
+	}
+	sbs, err := await(t, f.loop, "ListPodSandboxes", func(done func([]*cri.SandboxStatus, error)) { rt.ListPodSandboxes(done) })
+	if err != nil || len(sbs) != 0 {
+		t.Errorf("sandboxes %+v, %v; want none (the abandoned one is forgotten)", sbs, err)
+	}
+	release()
+}
+
 // TestProbeAndStartErrors: an exec probe that outlives its timeout fails
 // at the timeout; a command that does not exist fails StartContainer and
 // leaves the container exited 128 StartError, as containerd reports it.

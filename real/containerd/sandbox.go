@@ -38,12 +38,29 @@ func (sb *sandbox) status() *cri.SandboxStatus {
 	return &st
 }
 
+// stateCreating is the state label of a sandbox being set up: it is
+// recorded before its network namespace and network exist, so that a
+// runtime that dies meanwhile leaves a record for the next one to clean up.
+const stateCreating = "Creating"
+
+// errAbandoned: the record was of a sandbox whose set-up never finished; it
+// has been cleaned up and removed.
+var errAbandoned = errors.New("sandbox set-up abandoned")
+
 func (r *Runtime) loadSandbox(ctx context.Context, ctr client.Container, info containers.Container) (*sandbox, error) {
 	var m sandboxMeta
 	if err := readMeta(info, &m); err != nil {
 		return nil, err
 	}
 	sb := &sandbox{ctr: ctr, cfg: m.Config, netns: info.Labels[labelNetns]}
+	if info.Labels[labelState] == stateCreating {
+		// A runtime died setting it up; nobody was told of it.
+		r.abandonSandbox(ctx, info.ID, sb.netns, &sb.cfg)
+		if err := ctr.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("remove abandoned sandbox %s: %w", info.ID, err)
+		}
+		return nil, errAbandoned
+	}
 	sb.st = cri.SandboxStatus{ID: info.ID, Name: m.Config.Name, Namespace: m.Config.Namespace, UID: m.Config.UID,
 		Attempt: m.Config.Attempt, State: cri.SandboxState(info.Labels[labelState]), IP: info.Labels[labelIP],
 		CreatedAt: m.CreatedAt, Labels: m.Config.Labels, Annotations: m.Config.Annotations}
@@ -76,34 +93,27 @@ func (r *Runtime) RunPodSandbox(cfg *cri.SandboxConfig, done func(*cri.SandboxSt
 	})
 }
 
+// abandonSandbox undoes what a sandbox set-up may have done: network,
+// network namespace, pod files. What is missing is skipped.
+func (r *Runtime) abandonSandbox(ctx context.Context, id, nsPath string, cfg *cri.SandboxConfig) {
+	if err := r.cfg.Network.TearDown(context.WithoutCancel(ctx), id, nsPath, cfg); err != nil {
+		r.cfg.Log.Warn("tearing down the network of a sandbox that failed to start", "sandbox", id, "err", err)
+	}
+	if err := removeNetns(nsPath); err != nil {
+		r.cfg.Log.Warn("removing the netns of a sandbox that failed to start", "sandbox", id, "err", err)
+	}
+	removeAllQuiet(r.sandboxDir(id))
+}
+
 func (r *Runtime) runSandbox(cfg *cri.SandboxConfig) (_ *cri.SandboxStatus, err error) {
 	ctx, cancel := r.opCtx()
 	defer cancel()
 	id := newID()
 	nsPath := filepath.Join(r.cfg.NetnsDir, "drydock-"+r.cfg.Namespace+"-"+id[:16])
-	if err := createNetns(nsPath); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			if terr := r.cfg.Network.TearDown(context.WithoutCancel(ctx), id, nsPath, cfg); terr != nil {
-				r.cfg.Log.Warn("tearing down the network of a sandbox that failed to start", "sandbox", id, "err", terr)
-			}
-			if nerr := removeNetns(nsPath); nerr != nil {
-				r.cfg.Log.Warn("removing the netns of a sandbox that failed to start", "sandbox", id, "err", nerr)
-			}
-			removeAllQuiet(r.sandboxDir(id))
-		}
-	}()
-	ip, err := r.cfg.Network.SetUp(ctx, id, nsPath, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("set up network of pod %s/%s: %w", cfg.Namespace, cfg.Name, err)
-	}
-	if err := r.writePodFiles(id, cfg, ip); err != nil {
-		return nil, err
-	}
 	now := time.Now()
-	labels := map[string]string{labelKind: kindSandbox, labelState: string(cri.SandboxReady), labelNetns: nsPath, labelIP: ip}
+	// Recorded first (as being created), so that a runtime that dies half
+	// way leaves the next one a record of what to clean up.
+	labels := map[string]string{labelKind: kindSandbox, labelState: stateCreating, labelNetns: nsPath}
 	for _, k := range []string{cri.LabelPodName, cri.LabelPodNamespace, cri.LabelPodUID} {
 		if v, ok := cfg.Labels[k]; ok {
 			labels[k] = v
@@ -115,6 +125,27 @@ func (r *Runtime) runSandbox(cfg *cri.SandboxConfig) (_ *cri.SandboxStatus, err 
 		client.WithContainerLabels(labels),
 		withMeta(sandboxMeta{Config: *cfg, CreatedAt: now}))
 	if err != nil {
+		return nil, fmt.Errorf("record sandbox in containerd: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			r.abandonSandbox(ctx, id, nsPath, cfg)
+			if derr := ctr.Delete(context.WithoutCancel(ctx)); derr != nil && !errdefs.IsNotFound(derr) {
+				r.cfg.Log.Warn("removing the record of a sandbox that failed to start", "sandbox", id, "err", derr)
+			}
+		}
+	}()
+	if err := createNetns(nsPath); err != nil {
+		return nil, err
+	}
+	ip, err := r.cfg.Network.SetUp(ctx, id, nsPath, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("set up network of pod %s/%s: %w", cfg.Namespace, cfg.Name, err)
+	}
+	if err := r.writePodFiles(id, cfg, ip); err != nil {
+		return nil, err
+	}
+	if _, err := ctr.SetLabels(ctx, map[string]string{labelState: string(cri.SandboxReady), labelIP: ip}); err != nil {
 		return nil, fmt.Errorf("record sandbox in containerd: %w", err)
 	}
 	sb := &sandbox{ctr: ctr, cfg: *cfg, netns: nsPath, st: cri.SandboxStatus{ID: id, Name: cfg.Name, Namespace: cfg.Namespace,
