@@ -24,6 +24,9 @@ func unchanged(old, obj api.Object, subresource string) bool {
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		p := old.(*corev1.Pod)
+		if subresource == SubresourceStatus && podStatusDiffers(&o.Status, &p.Status) {
+			return false
+		}
 		a, b = changeable(subresource, &o.Spec, &p.Spec, &o.Status, &p.Status)
 	case *corev1.Node:
 		p := old.(*corev1.Node)
@@ -181,4 +184,31 @@ func leaseSpecEqual(a, b *coordinationv1.LeaseSpec) bool {
 		int32PtrEqual(a.LeaseTransitions, b.LeaseTransitions) &&
 		(a.Strategy == nil) == (b.Strategy == nil) && (a.Strategy == nil || *a.Strategy == *b.Strategy) &&
 		stringPtrEqual(a.PreferredHolder, b.PreferredHolder)
+}
+
+// podStatusDiffers reports a difference in the fields a kubelet's status
+// report usually changes, each one that Semantic.DeepEqual would also find
+// (strings compared exactly, lengths of slices, nil against non-nil
+// pointers); false means "compare in full". Most reports change something,
+// and the reflective walk reached container states only after every
+// condition's timestamps.
+func podStatusDiffers(a, b *corev1.PodStatus) bool {
+	if a.Phase != b.Phase || len(a.Conditions) != len(b.Conditions) || len(a.ContainerStatuses) != len(b.ContainerStatuses) ||
+		a.PodIP != b.PodIP || a.HostIP != b.HostIP || (a.StartTime == nil) != (b.StartTime == nil) {
+		return true
+	}
+	for i := range a.Conditions {
+		if x, y := &a.Conditions[i], &b.Conditions[i]; x.Type != y.Type || x.Status != y.Status {
+			return true
+		}
+	}
+	for i := range a.ContainerStatuses {
+		x, y := &a.ContainerStatuses[i], &b.ContainerStatuses[i]
+		if x.Ready != y.Ready || x.RestartCount != y.RestartCount || x.ContainerID != y.ContainerID ||
+			(x.State.Running == nil) != (y.State.Running == nil) || (x.State.Waiting == nil) != (y.State.Waiting == nil) ||
+			(x.State.Terminated == nil) != (y.State.Terminated == nil) {
+			return true
+		}
+	}
+	return false
 }

@@ -97,7 +97,9 @@ func TestUnchangedAgreesWithSemanticDeepEqual(t *testing.T) {
 	objects := map[string]object{
 		"pod": {&corev1.Pod{ObjectMeta: newMeta(), Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "i",
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: cpu}}}}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: t0}}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: t0}},
+				ContainerStatuses: []corev1.ContainerStatus{{Name: "c", ContainerID: "sim://1",
+					State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}}},
 			map[string]func(api.Object){
 				"image": func(o api.Object) { o.(*corev1.Pod).Spec.Containers[0].Image = "j" },
 				"cpu same value": func(o api.Object) {
@@ -107,7 +109,23 @@ func TestUnchangedAgreesWithSemanticDeepEqual(t *testing.T) {
 				"condition time": func(o api.Object) {
 					o.(*corev1.Pod).Status.Conditions[0].LastTransitionTime = metav1.NewTime(t0.Add(time.Second))
 				},
-				"conditions empty": func(o api.Object) { o.(*corev1.Pod).Status.Conditions = nil },
+				"conditions empty":          func(o api.Object) { o.(*corev1.Pod).Status.Conditions = nil },
+				"conditions empty, not nil": func(o api.Object) { o.(*corev1.Pod).Status.Conditions = []corev1.PodCondition{} },
+				"condition status":          func(o api.Object) { o.(*corev1.Pod).Status.Conditions[0].Status = corev1.ConditionFalse },
+				"pod IP":                    func(o api.Object) { o.(*corev1.Pod).Status.PodIP = "10.0.0.2" },
+				"start time":                func(o api.Object) { o.(*corev1.Pod).Status.StartTime = &t0 },
+				"container ready":           func(o api.Object) { o.(*corev1.Pod).Status.ContainerStatuses[0].Ready = true },
+				"container restarts":        func(o api.Object) { o.(*corev1.Pod).Status.ContainerStatuses[0].RestartCount = 1 },
+				"container id":              func(o api.Object) { o.(*corev1.Pod).Status.ContainerStatuses[0].ContainerID = "sim://2" },
+				"container running": func(o api.Object) {
+					o.(*corev1.Pod).Status.ContainerStatuses[0].State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: t0}}
+				},
+				"container waiting reason": func(o api.Object) {
+					o.(*corev1.Pod).Status.ContainerStatuses[0].State.Waiting.Reason = "CrashLoopBackOff"
+				},
+				"container statuses empty, not nil": func(o api.Object) {
+					o.(*corev1.Pod).Status.ContainerStatuses = []corev1.ContainerStatus{}
+				},
 			}},
 		"node": {&corev1.Node{ObjectMeta: newMeta(), Spec: corev1.NodeSpec{PodCIDR: "10.0.0.0/24"},
 			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: t0}}}},
