@@ -109,9 +109,16 @@ func resetStatusOnCreate(obj api.Object) {
 }
 
 func (s *Server) checkNamespaceOpen(ns string) error {
-	o, err := s.store.Get(api.Namespaces.Key("", ns))
+	key, cached := s.nsKeys[ns]
+	if !cached {
+		key = api.Namespaces.Key("", ns)
+	}
+	o, err := s.store.Get(key)
 	if err != nil {
 		return storeError(err, api.Namespaces, ns)
+	}
+	if !cached {
+		s.nsKeys[ns] = key // only names of namespaces that existed: bounded
 	}
 	if o.(*corev1.Namespace).DeletionTimestamp != nil {
 		return apierrors.NewForbidden(api.Namespaces.GroupResource(), ns,

@@ -31,7 +31,8 @@ func (s *Server) Delete(ctx context.Context, r *api.Resource, ns, name string, o
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, err := s.store.Get(r.Key(ns, name))
+	key := r.Key(ns, name)
+	cur, err := s.store.Get(key)
 	if err != nil {
 		return nil, false, storeError(err, r, name)
 	}
@@ -69,7 +70,7 @@ func (s *Server) Delete(ctx context.Context, r *api.Resource, ns, name string, o
 	_, isNS := old.(*corev1.Namespace)
 	if !graceful && len(finalizers) == 0 && !isNS {
 		rev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
-		if _, _, err := s.store.Delete(r.Key(ns, name), rev); err != nil {
+		if _, _, err := s.store.Delete(key, rev); err != nil {
 			return nil, false, storeError(err, r, name)
 		}
 		s.releaseService(old)
@@ -104,12 +105,12 @@ func (s *Server) Delete(ctx context.Context, r *api.Resource, ns, name string, o
 	}
 	rev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
 	if finalized(obj) {
-		if _, _, err := s.store.Delete(r.Key(ns, name), rev); err != nil {
+		if _, _, err := s.store.Delete(key, rev); err != nil {
 			return nil, false, storeError(err, r, name)
 		}
 		return obj, true, nil
 	}
-	if _, err := s.store.Update(r.Key(ns, name), obj, rev); err != nil {
+	if _, err := s.store.Update(key, obj, rev); err != nil {
 		return nil, false, storeError(err, r, name)
 	}
 	return obj, false, nil
@@ -156,7 +157,8 @@ func (s *Server) Bind(ctx context.Context, b *corev1.Binding) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, err := s.store.Get(api.Pods.Key(ns, b.Name))
+	key := api.Pods.Key(ns, b.Name)
+	cur, err := s.store.Get(key)
 	if err != nil {
 		return storeError(err, api.Pods, b.Name)
 	}
@@ -178,7 +180,7 @@ func (s *Server) Bind(ctx context.Context, b *corev1.Binding) error {
 	pod.Spec.NodeName = b.Target.Name
 	setPodCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: s.now()})
 	rev, _ := strconv.ParseInt(old.ResourceVersion, 10, 64)
-	if _, err := s.store.Update(api.Pods.Key(ns, b.Name), pod, rev); err != nil {
+	if _, err := s.store.Update(key, pod, rev); err != nil {
 		return storeError(err, api.Pods, b.Name)
 	}
 	return nil

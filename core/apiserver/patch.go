@@ -27,7 +27,8 @@ func (s *Server) Patch(ctx context.Context, r *api.Resource, ns, name string, pt
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, err := s.store.Get(r.Key(ns, name))
+	key := r.Key(ns, name)
+	cur, err := s.store.Get(key)
 	if err != nil {
 		return nil, storeError(err, r, name)
 	}
@@ -65,5 +66,5 @@ func (s *Server) Patch(ctx context.Context, r *api.Resource, ns, name string, pt
 	if rv := obj.GetResourceVersion(); rv != "" && rv != old.GetResourceVersion() {
 		return nil, conflict(r, name)
 	}
-	return s.updateLocked(r, old, obj, subresource)
+	return s.updateLocked(r, key, old, obj, subresource)
 }

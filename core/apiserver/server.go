@@ -47,6 +47,7 @@ type Server struct {
 	ips    *ipAllocator
 	hubs   map[*api.Resource]*hub
 	closed []func()
+	nsKeys map[string]string // namespace name -> its storage key (every create looks it up)
 }
 
 // New creates a server and the namespaces and priority classes every
@@ -63,7 +64,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: cfg.Store, clock: cfg.Clock, rand: cfg.Rand, ips: ips, hubs: map[*api.Resource]*hub{}}
+	s := &Server{store: cfg.Store, clock: cfg.Clock, rand: cfg.Rand, ips: ips, hubs: map[*api.Resource]*hub{}, nsKeys: map[string]string{}}
 	for _, r := range api.All {
 		h := newHub(r, cfg.WatchWindow)
 		// lastRev is set before the store watch starts: an asynchronous

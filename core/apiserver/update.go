@@ -41,7 +41,8 @@ func (s *Server) Update(ctx context.Context, in api.Object, subresource string) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, err := s.store.Get(r.Key(ns, in.GetName()))
+	key := r.Key(ns, in.GetName())
+	cur, err := s.store.Get(key)
 	if err != nil {
 		return nil, storeError(err, r, in.GetName())
 	}
@@ -51,7 +52,7 @@ func (s *Server) Update(ctx context.Context, in api.Object, subresource string) 
 	}
 	obj := copyForUpdate(in, old, subresource)
 	obj.SetNamespace(ns)
-	return s.updateLocked(r, old, obj, subresource)
+	return s.updateLocked(r, key, old, obj, subresource)
 }
 
 // copyForUpdate returns the private copy of in that an update works on. A
@@ -84,8 +85,10 @@ func copyForUpdate(in, old api.Object, subresource string) api.Object {
 	return in.DeepCopyObject().(api.Object)
 }
 
-// updateLocked writes obj over old. s.mu must be held; obj is owned by the call.
-func (s *Server) updateLocked(r *api.Resource, old, obj api.Object, subresource string) (api.Object, error) {
+// updateLocked writes obj over old, stored at key. s.mu must be held; obj
+// is owned by the call. Name and namespace cannot change in an update
+// (validation rejects it before the write), so key is obj's key too.
+func (s *Server) updateLocked(r *api.Resource, key string, old, obj api.Object, subresource string) (api.Object, error) {
 	if obj.GetUID() != "" && obj.GetUID() != old.GetUID() {
 		return nil, apierrors.NewConflict(r.GroupResource(), obj.GetName(),
 			fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", obj.GetUID(), old.GetUID()))
@@ -138,7 +141,6 @@ func (s *Server) updateLocked(r *api.Resource, old, obj api.Object, subresource 
 		// A no-op write changes nothing, not even the resourceVersion.
 		return old, nil
 	}
-	key := r.Key(obj.GetNamespace(), obj.GetName())
 	oldRev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
 	if finalized(obj) {
 		if _, _, err := s.store.Delete(key, oldRev); err != nil {
