@@ -416,6 +416,18 @@ func (m *Model) nodeStatus(n *corev1.Node) string {
 	return m.sty.ok.Render(st)
 }
 
+// taintsText lists a node's taints in full ("none" without any).
+func taintsText(n *corev1.Node) string {
+	if len(n.Spec.Taints) == 0 {
+		return "none"
+	}
+	ts := make([]string, 0, len(n.Spec.Taints))
+	for _, t := range n.Spec.Taints {
+		ts = append(ts, TaintText(t))
+	}
+	return strings.Join(ts, ", ")
+}
+
 func taintSummary(n *corev1.Node) string {
 	if len(n.Spec.Taints) == 0 {
 		return ""
@@ -479,14 +491,7 @@ func (m *Model) nodesList() *list {
 		after: func(k string) []string {
 			n := st.Nodes[k]
 			u := st.Usage(n)
-			var ts []string
-			for _, t := range n.Spec.Taints {
-				ts = append(ts, TaintText(t))
-			}
-			taints := "none"
-			if len(ts) > 0 {
-				taints = strings.Join(ts, ", ")
-			}
+			taints := taintsText(n)
 			return append([]string{
 				m.sty.dim.Render(strings.Repeat("─", min(m.w, 80))),
 				fmt.Sprintf("%s: %d pods · cpu %s/%s · mem %s/%s · enter: its pods", n.Name, len(u.Pods), fmtCPU(u.CPUReq), fmtCPU(u.CPUAlloc), fmtMem(u.MemReq), fmtMem(u.MemAlloc)),
@@ -817,14 +822,7 @@ func (m *Model) nodeDetail() *list {
 		return &list{preamble: []string{m.sty.bad.Render("node " + name + " is gone")}, header: ""}
 	}
 	u := st.Usage(n)
-	var ts []string
-	for _, t := range n.Spec.Taints {
-		ts = append(ts, TaintText(t))
-	}
-	taints := "none"
-	if len(ts) > 0 {
-		taints = strings.Join(ts, ", ")
-	}
+	taints := taintsText(n)
 	var conds []string
 	for _, c := range n.Status.Conditions {
 		conds = append(conds, fmt.Sprintf("%s=%s", c.Type, c.Status))
