@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -355,6 +356,9 @@ func (h *handler) update(w http.ResponseWriter, req *http.Request, info *request
 		return err
 	}
 	ao := obj.(api.Object)
+	if err := h.admitNodeUpdate(req.Context(), user, info, ao); err != nil {
+		return err
+	}
 	updated, err := h.cfg.Server.Update(req.Context(), ao, info.sub)
 	if apierrors.IsNotFound(err) && info.sub == "" && createOnUpdate[info.r] && ao.GetResourceVersion() == "" {
 		// Like Kubernetes' strategies for these types, a PUT of a missing
@@ -371,6 +375,39 @@ func (h *handler) update(w http.ResponseWriter, req *http.Request, info *request
 	}
 	addWarnings(w, warnings)
 	return h.render(w, req, info.r, http.StatusOK, updated, out)
+}
+
+// admitNodeUpdate runs NodeRestriction's check of a node's update of its
+// own Node against the object the write will replace, and pins that
+// object's resourceVersion: the authoriser checked an earlier read, and an
+// unconditional write (no resourceVersion) would otherwise overwrite a
+// change made since, such as an admin's taint, unchecked. A write that finds
+// the Node changed fails with 409 and the node retries.
+func (h *handler) admitNodeUpdate(ctx context.Context, user *auth.User, info *requestInfo, obj api.Object) error {
+	if _, isNode := auth.NodeIdentity(user); !isNode || h.cfg.Authorizer == nil || info.r != api.Nodes || info.sub != "" {
+		return nil
+	}
+	stored, err := h.cfg.Server.Get(ctx, api.Nodes, "", info.name)
+	if err != nil {
+		return err
+	}
+	old, okOld := stored.(*corev1.Node)
+	updated, okNew := obj.(*corev1.Node)
+	if !okOld || !okNew {
+		return apierrors.NewInternalError(fmt.Errorf("node update: unexpected types %T, %T", stored, obj))
+	}
+	if err := auth.AdmitNodeUpdate(user, "update", "", old, updated); err != nil {
+		return err
+	}
+	switch rv := obj.GetResourceVersion(); rv {
+	case "":
+		obj.SetResourceVersion(stored.GetResourceVersion())
+	case stored.GetResourceVersion():
+	default:
+		return apierrors.NewConflict(info.r.GroupResource(), info.name,
+			fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+	}
+	return nil
 }
 
 // createOnUpdate: the resources whose Kubernetes strategy allows creating

@@ -238,17 +238,18 @@ func (z *RequestAuthorizer) authorizeNodeObject(ctx context.Context, nodeName st
 }
 
 // AdmitNodeUpdate is the NodeRestriction check of a node's update of its own
-// Node object once the new object is known (after a patch is applied): the
-// API layer calls it with the stored and the patched Node when the user is a
-// node. It returns nil for other users and other nodes' objects (the
-// authorizer has already refused those).
-func AdmitNodeUpdate(u *User, subresource string, old, updated *corev1.Node) error {
+// Node object against the object the write replaces (the authorizer checked
+// an earlier read; for a patch, the patched object is known only later): the
+// API layer calls it with the stored and the new Node when the user is a
+// node, verb being "update" or "patch". It returns nil for other users and
+// other nodes' objects (the authorizer has already refused those).
+func AdmitNodeUpdate(u *User, verb, subresource string, old, updated *corev1.Node) error {
 	nodeName, isNode := NodeIdentity(u)
 	if !isNode || old == nil || updated == nil {
 		return nil
 	}
 	if reason := NodeUpdateViolation(nodeName, old, updated); reason != "" {
-		return forbidden(Attributes{User: u, Verb: "patch", Resource: "nodes", Subresource: subresource, Name: old.Name}, reason)
+		return forbidden(Attributes{User: u, Verb: verb, Resource: "nodes", Subresource: subresource, Name: old.Name}, reason)
 	}
 	return nil
 }

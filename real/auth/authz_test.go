@@ -270,7 +270,7 @@ func TestAdmitNodeUpdate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := AdmitNodeUpdate(tt.u, "", old, tt.updated)
+			err := AdmitNodeUpdate(tt.u, "patch", "", old, tt.updated)
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
 			}

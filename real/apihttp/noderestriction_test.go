@@ -1,0 +1,87 @@
+package apihttp_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/real/apihttp"
+	"github.com/drydock-sim/drydock/real/auth"
+)
+
+// nodeHeaderAuth authenticates X-User; system:node:* users are nodes.
+type nodeHeaderAuth struct{}
+
+func (nodeHeaderAuth) Authenticate(r *http.Request) (*auth.User, error) {
+	u := r.Header.Get("X-User")
+	if u == "" {
+		return nil, auth.ErrUnauthenticated
+	}
+	if strings.HasPrefix(u, auth.NodeUserPrefix) {
+		return &auth.User{Name: u, Groups: []string{auth.GroupNodes, auth.GroupAuthenticated}}, nil
+	}
+	return &auth.User{Name: u, Groups: []string{auth.GroupMasters, auth.GroupAuthenticated}}, nil
+}
+
+// A node's PUT of its own Node is judged (NodeRestriction: taints
+// unchanged) against the object it replaces. When an admin taints the node
+// between the authoriser's check and the write, the node's write, sent
+// without a resourceVersion, must not remove the taint.
+func TestNodeUpdateCannotDropATaintAddedAfterTheCheck(t *testing.T) {
+	var e *env
+	var mu sync.Mutex
+	armed := false
+	get := func(ctx context.Context, r *api.Resource, ns, name string) (api.Object, error) {
+		obj, err := e.api.Get(ctx, r, ns, name)
+		mu.Lock()
+		fire := armed && r == api.Nodes && err == nil
+		armed = false
+		mu.Unlock()
+		if fire {
+			// The admin's write lands right after the check read the node.
+			n := obj.DeepCopyObject().(*corev1.Node)
+			n.ResourceVersion = ""
+			n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}
+			if _, err := e.api.Update(ctx, n, ""); err != nil {
+				t.Errorf("admin taint: %v", err)
+			}
+		}
+		return obj, err
+	}
+	az, err := auth.NewAuthorizer(auth.AuthorizerConfig{Get: get})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newEnv(t, apihttp.Config{Authenticator: nodeHeaderAuth{}, Authorizer: az}, 0)
+	e.create(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}})
+
+	mu.Lock()
+	armed = true
+	mu.Unlock()
+	body := `{"kind":"Node","apiVersion":"v1","metadata":{"name":"n1","labels":{"example.com/rack":"r1"}},"spec":{}}`
+	r := e.do("PUT", "/api/v1/nodes/n1", body, "X-User", "system:node:n1")
+	cur, err := e.api.Get(context.Background(), api.Nodes, "", "n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if taints := cur.(*corev1.Node).Spec.Taints; len(taints) != 1 {
+		t.Fatalf("node's PUT answered %d and left taints %v: the admin's taint was dropped", r.code, taints)
+	}
+	if r.code != http.StatusForbidden && r.code != http.StatusConflict {
+		t.Fatalf("node's PUT: %d %s, want 403 or 409", r.code, r.body)
+	}
+
+	// Without a race the same write goes through (the label is the node's
+	// to set), against the current, tainted object.
+	body = `{"kind":"Node","apiVersion":"v1","metadata":{"name":"n1","labels":{"example.com/rack":"r1"}},
+		"spec":{"taints":[{"key":"dedicated","value":"db","effect":"NoSchedule"}]}}`
+	if r := e.do("PUT", "/api/v1/nodes/n1", body, "X-User", "system:node:n1"); r.code != http.StatusOK {
+		t.Fatalf("node's PUT keeping the taint: %d %s", r.code, r.body)
+	}
+}
