@@ -124,7 +124,7 @@ func (r *Runtime) exit(c *container, code int32, reason string) {
 // StopContainer implements cri.Runtime: SIGTERM, then SIGKILL after timeout.
 func (r *Runtime) StopContainer(id string, timeout time.Duration, done func(error)) {
 	// The signal is delivered on the loop, like every other call's effect.
-	r.afterD(0, func() {
+	r.schedule(0, func() {
 		c, ok := r.containers[id]
 		if !ok {
 			done(fmt.Errorf("container %s: %w", id, cri.ErrNotFound))

@@ -98,6 +98,7 @@ type Runtime struct {
 	// because the caller died with the node.
 	epoch uint64
 	seq   uint64 // creation order, for deterministic listing
+	calls []*call // fired call records, for reuse (see schedule)
 }
 
 var _ cri.Runtime = (*Runtime)(nil)
@@ -141,9 +142,48 @@ func (r *Runtime) after(op Op, f func()) {
 	if r.cfg.Latency != nil {
 		d = r.cfg.Latency(op, "", false)
 	}
-	r.afterD(d, f)
+	r.schedule(d, f)
 }
 
+// call is one scheduled completion: f runs unless the runtime crashed
+// (epoch moved on) before it fired. Records are reused once fired, and run
+// is bound once per record, so a completion costs the clock no Timer and
+// no wrapping closure (a simulated hour makes about 170,000 per 1,000
+// nodes).
+type call struct {
+	r   *Runtime
+	ep  uint64
+	f   func()
+	run func()
+}
+
+func (c *call) fire() {
+	r, f, live := c.r, c.f, c.ep == c.r.epoch
+	c.f = nil
+	r.calls = append(r.calls, c)
+	if live {
+		f()
+	}
+}
+
+// schedule runs f after d unless the runtime crashes first. Unlike afterD
+// it gives no Timer: for completions nothing stops.
+func (r *Runtime) schedule(d time.Duration, f func()) {
+	var c *call
+	if n := len(r.calls); n > 0 {
+		c = r.calls[n-1]
+		r.calls[n-1] = nil
+		r.calls = r.calls[:n-1]
+	} else {
+		c = &call{r: r}
+		c.run = c.fire
+	}
+	c.ep, c.f = r.epoch, f
+	clock.Schedule(r.clock, d, c.run)
+}
+
+// afterD is schedule with a Timer, for the container timers that a stop
+// or an exit cancels.
 func (r *Runtime) afterD(d time.Duration, f func()) clock.Timer {
 	ep := r.epoch
 	return r.clock.AfterFunc(d, func() {
@@ -260,7 +300,7 @@ func (r *Runtime) PullImage(image string, _ *cri.SandboxConfig, done func(*cri.I
 	if r.cfg.Latency != nil {
 		d = r.cfg.Latency(OpPull, image, cached)
 	}
-	r.afterD(d, func() {
+	r.schedule(d, func() {
 		waiters := r.pulls[image]
 		delete(r.pulls, image)
 		var img *cri.Image
