@@ -97,7 +97,7 @@ type Runtime struct {
 	// epoch advances on Crash: completions scheduled before it are dropped,
 	// because the caller died with the node.
 	epoch uint64
-	seq   uint64 // creation order, for deterministic listing
+	seq   uint64  // creation order, for deterministic listing
 	calls []*call // fired call records, for reuse (see schedule)
 }
 
