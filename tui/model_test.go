@@ -430,3 +430,37 @@ func TestGridArrowsMoveByRow(t *testing.T) {
 		}
 	}
 }
+
+// A node restored before its pods' 30s toleration runs out keeps its pods:
+// they are never evicted, and once the kubelet is back they are Ready again
+// on the node. The timeline must say so and close, not wait for evictions
+// and replacements that never come.
+func TestRecoveryRestoredBeforeEviction(t *testing.T) {
+	sc := loadScenario(t, func(s string) string {
+		return strings.Replace(s, "  - at: 4m\n    action: restoreNode", "  - at: 1m50s\n    action: restoreNode", 1)
+	})
+	h := newHarness(t, sc, 80, 24)
+	h.jump("5m")
+	rs := h.m.St.Recoveries
+	if len(rs) != 1 {
+		t.Fatalf("%d recoveries, want the crash", len(rs))
+	}
+	r := rs[0]
+	if r.Evicted != 0 || r.Has(tui.StepEvicted) || r.Has(tui.StepRescheduled) {
+		t.Fatalf("pods evicted or replaced though the node came back in time: %+v", r.Steps)
+	}
+	back, ok := r.StepAt(tui.StepNodeBack)
+	if !ok {
+		t.Fatalf("no %s step: %+v", tui.StepNodeBack, r.Steps)
+	}
+	ready, ok := r.StepAt(tui.StepPodsReady)
+	if !ok {
+		t.Fatalf("pods Ready again on the restored node, but no %s step: %+v", tui.StepPodsReady, r.Steps)
+	}
+	if ready.Before(back) {
+		t.Errorf("pods Ready at %v, before the node came back at %v", ready, back)
+	}
+	if !r.Closed {
+		t.Errorf("episode still open after the node and its pods are back")
+	}
+}

@@ -48,6 +48,7 @@ type Recovery struct {
 	readyNow int
 
 	lost     map[string]bool
+	back     map[string]bool // lost pods seen turning Ready after the failure
 	owners   map[string]bool
 	before   map[string]bool // the owners' pods at the start
 	replaced map[string]bool
@@ -95,7 +96,7 @@ func (s *State) startRecovery(node, cause string, at time.Time) *Recovery {
 		r.Closed = true
 	}
 	r := &Recovery{Node: node, Cause: cause, Start: at, drain: cause == "drain",
-		lost: map[string]bool{}, owners: map[string]bool{}, before: map[string]bool{}, replaced: map[string]bool{}}
+		lost: map[string]bool{}, back: map[string]bool{}, owners: map[string]bool{}, before: map[string]bool{}, replaced: map[string]bool{}}
 	for k := range s.podsByNode[node] {
 		p := s.Pods[k].Pod
 		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
@@ -193,6 +194,11 @@ func (s *State) podChanged(at time.Time, old, p *corev1.Pod, del bool) {
 		if old != nil && r.counts(k, old) {
 			r.readyNow--
 		}
+		if r.lost[k] && !del && old != nil && !podReady(old) && r.live(p) {
+			// A lost pod Ready again where it was: the node came back
+			// before it was evicted. From now on it counts.
+			r.back[k] = true
+		}
 		if !del && r.counts(k, p) {
 			r.readyNow++
 		}
@@ -203,7 +209,7 @@ func (s *State) podChanged(at time.Time, old, p *corev1.Pod, del bool) {
 				r.add(StepRescheduled, at, fmt.Sprintf("%d replacements bound", r.Replaced))
 			}
 		}
-		if r.Has(StepRescheduled) || r.Lost == 0 {
+		if r.Has(StepRescheduled) || r.Lost == 0 || len(r.back) > 0 {
 			if r.readyNow >= r.ReadyBefore {
 				r.add(StepPodsReady, at, fmt.Sprintf("%d pods Ready", r.ReadyBefore))
 			}
@@ -222,10 +228,15 @@ func (s *State) openNodes() []string {
 }
 
 // counts says whether pod k counts towards readyNow: Ready, not being
-// deleted, and not one of the lost pods.
+// deleted, and not one of the lost pods unless it was seen turning Ready
+// again after the failure (until then its Ready is the stale one the node
+// reported before it failed).
 func (r *Recovery) counts(k string, p *corev1.Pod) bool {
-	return !r.lost[k] && p.DeletionTimestamp == nil && podReady(p)
+	return (!r.lost[k] || r.back[k]) && r.live(p)
 }
+
+// live says the pod is Ready and not being deleted.
+func (r *Recovery) live(p *corev1.Pod) bool { return p.DeletionTimestamp == nil && podReady(p) }
 
 func (s *State) eventForRecovery(at time.Time, e *corev1.Event) {
 	if e.Reason != "TaintManagerEviction" || e.InvolvedObject.Kind != "Pod" {
