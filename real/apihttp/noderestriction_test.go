@@ -85,3 +85,65 @@ func TestNodeUpdateCannotDropATaintAddedAfterTheCheck(t *testing.T) {
 		t.Fatalf("node's PUT keeping the taint: %d %s", r.code, r.body)
 	}
 }
+
+// A node may delete, and write the status of, only pods bound to it. When
+// the pod it was checked against is replaced, between the check and the
+// write, by a pod of the same name on another node, the write must not
+// reach the new pod.
+func TestNodePodWriteCannotReachAPodRecreatedAfterTheCheck(t *testing.T) {
+	tests := []struct {
+		name, method, path, body string
+	}{
+		{"delete", "DELETE", "/api/v1/namespaces/default/pods/p1", ""},
+		{"status update without uid", "PUT", "/api/v1/namespaces/default/pods/p1/status",
+			`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p1","namespace":"default"},"status":{"phase":"Failed","message":"spoofed"}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var e *env
+			var mu sync.Mutex
+			armed := false
+			get := func(ctx context.Context, r *api.Resource, ns, name string) (api.Object, error) {
+				obj, err := e.api.Get(ctx, r, ns, name)
+				mu.Lock()
+				fire := armed && r == api.Pods && err == nil
+				armed = false
+				mu.Unlock()
+				if fire {
+					// The pod is replaced right after the check read it.
+					if _, _, err := e.api.Delete(ctx, api.Pods, ns, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+						t.Errorf("delete: %v", err)
+					}
+					p := testPod(name)
+					p.Spec.NodeName = "n2"
+					e.create(p)
+				}
+				return obj, err
+			}
+			az, err := auth.NewAuthorizer(auth.AuthorizerConfig{Get: get})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e = newEnv(t, apihttp.Config{Authenticator: nodeHeaderAuth{}, Authorizer: az}, 0)
+			p := testPod("p1")
+			p.Spec.NodeName = "n1"
+			e.create(p)
+
+			mu.Lock()
+			armed = true
+			mu.Unlock()
+			r := e.do(tc.method, tc.path, tc.body, "X-User", "system:node:n1")
+			cur, err := e.api.Get(context.Background(), api.Pods, "default", "p1")
+			if err != nil {
+				t.Fatalf("node n1's %s (answered %d) reached n2's pod: %v", tc.method, r.code, err)
+			}
+			pod := cur.(*corev1.Pod)
+			if pod.Spec.NodeName != "n2" || pod.DeletionTimestamp != nil || pod.Status.Message == "spoofed" {
+				t.Fatalf("node n1's %s (answered %d) reached n2's pod: %+v", tc.method, r.code, pod.Status)
+			}
+			if r.code != http.StatusForbidden && r.code != http.StatusConflict {
+				t.Fatalf("%s: %d %s, want 403 or 409", tc.method, r.code, r.body)
+			}
+		})
+	}
+}

@@ -359,6 +359,9 @@ func (h *handler) update(w http.ResponseWriter, req *http.Request, info *request
 	if err := h.admitNodeUpdate(req.Context(), user, info, ao); err != nil {
 		return err
 	}
+	if err := h.admitNodePodStatus(req.Context(), user, info, ao); err != nil {
+		return err
+	}
 	updated, err := h.cfg.Server.Update(req.Context(), ao, info.sub)
 	if apierrors.IsNotFound(err) && info.sub == "" && createOnUpdate[info.r] && ao.GetResourceVersion() == "" {
 		// Like Kubernetes' strategies for these types, a PUT of a missing
@@ -406,6 +409,45 @@ func (h *handler) admitNodeUpdate(ctx context.Context, user *auth.User, info *re
 	default:
 		return apierrors.NewConflict(info.r.GroupResource(), info.name,
 			fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+	}
+	return nil
+}
+
+// nodePod returns the stored pod a node's write names and checks that it
+// is bound to the node (NodeRestriction), for writes the authoriser judged
+// on an earlier read; nil, nil when the user is not a node under an
+// authoriser.
+func (h *handler) nodePod(ctx context.Context, user *auth.User, info *requestInfo, verb string) (*corev1.Pod, error) {
+	if _, isNode := auth.NodeIdentity(user); !isNode || h.cfg.Authorizer == nil || info.r != api.Pods {
+		return nil, nil
+	}
+	obj, err := h.cfg.Server.Get(ctx, api.Pods, info.ns, info.name)
+	if err != nil {
+		return nil, err
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return nil, apierrors.NewInternalError(fmt.Errorf("pod %s: unexpected type %T", info.name, obj))
+	}
+	if err := auth.AdmitNodePodWrite(user, verb, info.sub, pod); err != nil {
+		return nil, err
+	}
+	return pod, nil
+}
+
+// admitNodePodStatus pins a node's pods/status update to the UID of the
+// bound pod it was checked against, so that it cannot land on a pod of the
+// same name created since on another node.
+func (h *handler) admitNodePodStatus(ctx context.Context, user *auth.User, info *requestInfo, obj api.Object) error {
+	if info.sub != "status" {
+		return nil
+	}
+	pod, err := h.nodePod(ctx, user, info, "update")
+	if err != nil || pod == nil {
+		return err
+	}
+	if obj.GetUID() == "" {
+		obj.SetUID(pod.UID) // core's update fails with 409 on another UID
 	}
 	return nil
 }
@@ -550,6 +592,18 @@ func (h *handler) delete(w http.ResponseWriter, req *http.Request, info *request
 			return err
 		}
 		return h.render(w, req, info.r, http.StatusOK, obj, out)
+	}
+	pod, err := h.nodePod(req.Context(), user, info, "delete")
+	if err != nil {
+		return err
+	}
+	if pod != nil && (opts.Preconditions == nil || opts.Preconditions.UID == nil) {
+		// Delete the pod that was checked, not one created since under the
+		// same name.
+		if opts.Preconditions == nil {
+			opts.Preconditions = &metav1.Preconditions{}
+		}
+		opts.Preconditions.UID = &pod.UID
 	}
 	obj, gone, err := h.cfg.Server.Delete(req.Context(), info.r, info.ns, info.name, opts)
 	if err != nil {

@@ -412,6 +412,24 @@ func (z *RequestAuthorizer) authorizeNodePods(ctx context.Context, nodeName stri
 	return forbidden(a, "")
 }
 
+// AdmitNodePodWrite is NodeRestriction's check of a node's delete of a pod
+// or update of its status against the pod the write will apply to (the
+// authorizer checked an earlier read, and the pod may since have been
+// replaced by one of the same name on another node): the API layer calls it
+// with that pod when the user is a node, then pins the write to the pod's
+// UID. It returns nil for users that are not nodes.
+func AdmitNodePodWrite(u *User, verb, subresource string, pod *corev1.Pod) error {
+	nodeName, isNode := NodeIdentity(u)
+	if !isNode || pod == nil {
+		return nil
+	}
+	if pod.Spec.NodeName != nodeName {
+		a := Attributes{User: u, Verb: verb, Resource: "pods", Subresource: subresource, Namespace: pod.Namespace, Name: pod.Name}
+		return forbidden(a, fmt.Sprintf("node %q can only %s pods with spec.nodeName set to itself", nodeName, verb))
+	}
+	return nil
+}
+
 // boundPod reads the stored pod. A missing pod is the NotFound error itself
 // (as NodeRestriction answers); other failures are Forbidden.
 func (z *RequestAuthorizer) boundPod(ctx context.Context, a Attributes, name string) (*corev1.Pod, error) {
