@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -142,7 +143,7 @@ func (h *joinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case isNode:
 		writeStatus(w, forbidden(attrs, fmt.Sprintf("node %q may only renew its own certificate", nodeName)))
 		return
-	case hasGroup(u, GroupBootstrappers):
+	case slices.Contains(u.Groups, GroupBootstrappers):
 	default:
 		writeStatus(w, forbidden(attrs, "only bootstrap tokens may join nodes"))
 		return
@@ -160,15 +161,6 @@ func (h *joinHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func joinGR() schema.GroupResource {
 	return schema.GroupResource{Group: JoinGroup, Resource: JoinResource}
-}
-
-func hasGroup(u *User, g string) bool {
-	for _, x := range u.Groups {
-		if x == g {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *joinHandler) issue(req *JoinRequest) (*JoinResponse, error) {
@@ -191,7 +183,7 @@ func (h *joinHandler) issue(req *JoinRequest) (*JoinResponse, error) {
 		if err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("join request: csr: %v", err))
 		}
-		if cn := csr.Subject.CommonName; cn != "" && (cn != user || !equalStrings(csr.Subject.Organization, []string{GroupNodes})) {
+		if cn := csr.Subject.CommonName; cn != "" && (cn != user || !slices.Equal(csr.Subject.Organization, []string{GroupNodes})) {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("join request: csr: subject must be CN=%s, O=%s (got CN=%s, O=%v)", user, GroupNodes, cn, csr.Subject.Organization))
 		}
 		pub = csr.PublicKey
@@ -280,18 +272,6 @@ func checkKey(pub crypto.PublicKey) error {
 	default:
 		return fmt.Errorf("unsupported key type %T", pub)
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // writeStatus writes a Kubernetes Status body for err (a status error, or an
