@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/containerd/v2/client"
 	corev1 "k8s.io/api/core/v1"
@@ -49,6 +50,9 @@ const (
 	DefaultKubeletPort       = 10250
 	DefaultClusterCIDR       = "10.244.0.0/16"
 )
+
+// eventFlushTimeout bounds how long a clean shutdown waits for queued events.
+const eventFlushTimeout = 5 * time.Second
 
 // Config is what `drydock node` is told.
 type Config struct {
@@ -347,7 +351,21 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	// The core components, on the loop.
 	template := info.Node(cfg.Name, int32(ln.Addr().(*net.TCPAddr).Port))
-	rec := &events.APIRecorder{Client: hc, Clock: l, Component: "kubelet", Host: cfg.Name}
+	// Events are written by a goroutine of their own, as client-go's event
+	// broadcaster does: the loop only queues them (see asyncRecorder).
+	evClock := &eventClock{Clock: l}
+	apiRec := &events.APIRecorder{Client: hc, Clock: evClock, Component: "kubelet", Host: cfg.Name}
+	rec := newAsyncRecorder(maxQueuedEvents, l.Now, a.log, func(ev queuedEvent) {
+		evClock.at = ev.at
+		apiRec.Event(ev.obj, ev.typ, ev.reason, ev.message)
+	})
+	// Runs after the kubelet stops (cleanups run in reverse) and before the
+	// API client closes: what is queued is written on a clean shutdown.
+	cleanups = append(cleanups, func() {
+		if !rec.Close(eventFlushTimeout) {
+			a.log.Warn("shut down with events unwritten")
+		}
+	})
 	a.kubelet = kubelet.New(kubelet.Config{NodeName: cfg.Name, Client: hc, Clock: l, Recorder: rec, Runtime: status,
 		Rand: rng.Stream(seed, "kubelet"), Node: template, ParallelImagePulls: true,
 		OnError: func(err error) { a.logError("kubelet", err) }})
