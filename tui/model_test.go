@@ -464,3 +464,32 @@ func TestRecoveryRestoredBeforeEviction(t *testing.T) {
 		t.Errorf("episode still open after the node and its pods are back")
 	}
 }
+
+// A node restored before it was ever marked NotReady (within the 40s grace
+// period) shows no NotReady in the API at all; the restore mark says when
+// it was back, and the episode closes once its pods are Ready again.
+func TestRecoveryRestoredBeforeNotReady(t *testing.T) {
+	sc := loadScenario(t, func(s string) string {
+		return strings.Replace(s, "  - at: 4m\n    action: restoreNode", "  - at: 1m20s\n    action: restoreNode", 1)
+	})
+	h := newHarness(t, sc, 80, 24)
+	h.jump("5m")
+	rs := h.m.St.Recoveries
+	if len(rs) != 1 {
+		t.Fatalf("%d recoveries, want the crash", len(rs))
+	}
+	r := rs[0]
+	if r.Has(tui.StepNotReady) || r.Has(tui.StepEvicted) {
+		t.Fatalf("NotReady or evictions in a 20s outage: %+v", r.Steps)
+	}
+	back, ok := r.StepAt(tui.StepNodeBack)
+	if !ok || !back.Equal(r.Start.Add(20*time.Second)) {
+		t.Fatalf("node back at %v (%v), want the restore 20s after the crash: %+v", back, ok, r.Steps)
+	}
+	if ready, ok := r.StepAt(tui.StepPodsReady); !ok || ready.Before(back) {
+		t.Fatalf("pods Ready at %v (%v), want after the restore: %+v", ready, ok, r.Steps)
+	}
+	if !r.Closed {
+		t.Errorf("episode still open after the node and its pods are back: %+v", r.Steps)
+	}
+}

@@ -88,6 +88,13 @@ func (s *State) markForRecovery(m feed.Mark) {
 		if m.Node != "" {
 			s.startRecovery(m.Node, m.Action, m.At)
 		}
+	case "restoreNode", "healNode":
+		// Back within the grace period, the node was never NotReady, so
+		// no node change will say it is back: the mark does.
+		if r := s.open[m.Node]; r != nil && !r.drain && !r.Has(StepNotReady) {
+			r.add(StepNodeBack, m.At, m.Action+" before NotReady")
+			s.maybeClose(r)
+		}
 	}
 }
 
