@@ -265,3 +265,47 @@ func TestConcurrentWritersDeliverInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayedDeletion: the history keeps a deletion without its Object
+// and a replay rebuilds it; it must equal what live watchers got.
+func TestReplayedDeletion(t *testing.T) {
+	s := memstore.New()
+	var live []store.Event
+	if _, err := s.Watch("/cm/", 0, collect(&live)); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Create("/cm/a", cm("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := cm("a")
+	last.Labels = map[string]string{"v": "last"}
+	u, err := s.Update("/cm/a", last, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ret, d, err := s.Delete("/cm/a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []int64{a, u} {
+		var replay []store.Event
+		if _, err := s.Watch("/cm/", from, collect(&replay)); err != nil {
+			t.Fatal(err)
+		}
+		ev := replay[len(replay)-1]
+		if ev.Type != store.Deleted || ev.Revision != d {
+			t.Fatalf("from %d: last replayed event %v@%d, want Deleted@%d", from, ev.Type, ev.Revision, d)
+		}
+		got, want := ev.Object.(*corev1.ConfigMap), live[len(live)-1].Object.(*corev1.ConfigMap)
+		if got.ResourceVersion != fmt.Sprint(d) || got.Labels["v"] != "last" || got.Name != "a" {
+			t.Fatalf("from %d: replayed Deleted Object = %s@%s %v, want a@%d with the last labels", from, got.Name, got.ResourceVersion, got.Labels, d)
+		}
+		if got.ResourceVersion != want.ResourceVersion || got.ResourceVersion != ret.(*corev1.ConfigMap).ResourceVersion {
+			t.Fatalf("from %d: replayed RV %s, live %s, returned %s", from, got.ResourceVersion, want.ResourceVersion, ret.(*corev1.ConfigMap).ResourceVersion)
+		}
+		if p := ev.PrevObject.(*corev1.ConfigMap); p.ResourceVersion != fmt.Sprint(u) {
+			t.Fatalf("from %d: replayed PrevObject RV %s, want %d", from, p.ResourceVersion, u)
+		}
+	}
+}
