@@ -104,6 +104,9 @@ func (r *Runtime) reattach(ctx context.Context, c *container) error {
 	}
 	exitCh, err := task.Wait(r.ctx)
 	if err != nil {
+		if l, ok := task.IO().(*logIO); ok {
+			l.Detach() // its copy goroutines end; the FIFOs stay for a later attach
+		}
 		logs.Close()
 		return fmt.Errorf("reattach container %s: %w", c.st.ID, err)
 	}
