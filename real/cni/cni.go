@@ -81,8 +81,9 @@ type Config struct {
 	ClusterCIDR string
 	// MTU of the bridge and pod interfaces (0: the plugin default, 1500).
 	MTU int
-	// PortMap adds the portmap plugin to the chain (hostPort support,
-	// with port mappings from the portMappings capability).
+	// PortMap adds the portmap plugin to the chain, for hostPorts through
+	// the portMappings capability. The cri port carries no port mappings
+	// yet, so SetUp always passes an empty list: hostPort is not served.
 	PortMap bool
 	// NoHostRules leaves the node's iptables rules and sysctls alone (no
 	// masquerade chain, bridge-nf-call-iptables untouched): for hosts whose
