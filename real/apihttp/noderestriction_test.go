@@ -92,11 +92,19 @@ func TestNodeUpdateCannotDropATaintAddedAfterTheCheck(t *testing.T) {
 // reach the new pod.
 func TestNodePodWriteCannotReachAPodRecreatedAfterTheCheck(t *testing.T) {
 	tests := []struct {
-		name, method, path, body string
+		name, method, path, body, ctype string
 	}{
-		{"delete", "DELETE", "/api/v1/namespaces/default/pods/p1", ""},
+		{"delete", "DELETE", "/api/v1/namespaces/default/pods/p1", "", ""},
 		{"status update without uid", "PUT", "/api/v1/namespaces/default/pods/p1/status",
-			`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p1","namespace":"default"},"status":{"phase":"Failed","message":"spoofed"}}`},
+			`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p1","namespace":"default"},"status":{"phase":"Failed","message":"spoofed"}}`, ""},
+		{"status merge patch", "PATCH", "/api/v1/namespaces/default/pods/p1/status",
+			`{"status":{"phase":"Failed","message":"spoofed"}}`, "application/merge-patch+json"},
+		{"status strategic merge patch", "PATCH", "/api/v1/namespaces/default/pods/p1/status",
+			`{"status":{"phase":"Failed","message":"spoofed"}}`, "application/strategic-merge-patch+json"},
+		{"status JSON patch", "PATCH", "/api/v1/namespaces/default/pods/p1/status",
+			`[{"op":"add","path":"/status/message","value":"spoofed"}]`, "application/json-patch+json"},
+		{"eviction", "POST", "/api/v1/namespaces/default/pods/p1/eviction",
+			`{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"p1","namespace":"default"}}`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,7 +140,11 @@ func TestNodePodWriteCannotReachAPodRecreatedAfterTheCheck(t *testing.T) {
 			mu.Lock()
 			armed = true
 			mu.Unlock()
-			r := e.do(tc.method, tc.path, tc.body, "X-User", "system:node:n1")
+			hdr := []string{"X-User", "system:node:n1"}
+			if tc.ctype != "" {
+				hdr = append(hdr, "Content-Type", tc.ctype)
+			}
+			r := e.do(tc.method, tc.path, tc.body, hdr...)
 			cur, err := e.api.Get(context.Background(), api.Pods, "default", "p1")
 			if err != nil {
 				t.Fatalf("node n1's %s (answered %d) reached n2's pod: %v", tc.method, r.code, err)
@@ -145,5 +157,45 @@ func TestNodePodWriteCannotReachAPodRecreatedAfterTheCheck(t *testing.T) {
 				t.Fatalf("%s: %d %s, want 403 or 409", tc.method, r.code, r.body)
 			}
 		})
+	}
+}
+
+// Without a race, a node's writes to its own pod go through with every patch
+// type (the UID the layer pins is the pod's own).
+func TestNodePodWritesToItsOwnPod(t *testing.T) {
+	var e *env
+	az, err := auth.NewAuthorizer(auth.AuthorizerConfig{Get: func(ctx context.Context, r *api.Resource, ns, name string) (api.Object, error) {
+		return e.api.Get(ctx, r, ns, name)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newEnv(t, apihttp.Config{Authenticator: nodeHeaderAuth{}, Authorizer: az}, 0)
+	p := testPod("p1")
+	p.Spec.NodeName = "n1"
+	e.create(p)
+	for _, tc := range []struct{ ctype, body, want string }{
+		{"application/merge-patch+json", `{"status":{"message":"m1"}}`, "m1"},
+		{"application/strategic-merge-patch+json", `{"status":{"message":"m2"}}`, "m2"},
+		{"application/json-patch+json", `[{"op":"add","path":"/status/message","value":"m3"}]`, "m3"},
+	} {
+		r := e.do("PATCH", "/api/v1/namespaces/default/pods/p1/status", tc.body, "X-User", "system:node:n1", "Content-Type", tc.ctype)
+		if r.code != http.StatusOK {
+			t.Fatalf("%s: %d %s", tc.ctype, r.code, r.body)
+		}
+		cur, _ := e.api.Get(context.Background(), api.Pods, "default", "p1")
+		if got := cur.(*corev1.Pod).Status.Message; got != tc.want {
+			t.Fatalf("%s: message %q, want %q", tc.ctype, got, tc.want)
+		}
+	}
+	// Another node's pod stays out of reach.
+	r := e.do("PATCH", "/api/v1/namespaces/default/pods/p1/status", `{"status":{"message":"x"}}`,
+		"X-User", "system:node:n2", "Content-Type", "application/merge-patch+json")
+	if r.code != http.StatusForbidden {
+		t.Fatalf("n2 patching n1's pod: %d %s", r.code, r.body)
+	}
+	if r := e.do("POST", "/api/v1/namespaces/default/pods/p1/eviction",
+		`{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"p1","namespace":"default"}}`, "X-User", "system:node:n1"); r.code != http.StatusCreated {
+		t.Fatalf("n1 evicting its pod: %d %s", r.code, r.body)
 	}
 }

@@ -561,12 +561,58 @@ func (h *handler) patch(w http.ResponseWriter, req *http.Request, info *requestI
 	if err != nil {
 		return err
 	}
+	if pod, ok := cur.(*corev1.Pod); ok && h.cfg.Authorizer != nil {
+		if _, isNode := auth.NodeIdentity(user); isNode {
+			// As for updates (admitNodePodStatus): the pod the authoriser
+			// checked may have been replaced since; check this one and
+			// pin the patch to its UID.
+			if err := auth.AdmitNodePodWrite(user, "patch", info.sub, pod); err != nil {
+				return err
+			}
+			if data, err = pinPatchUID(pt, data, pod.UID); err != nil {
+				return err
+			}
+		}
+	}
 	patched, err := h.cfg.Server.Patch(req.Context(), info.r, info.ns, info.name, pt, data, info.sub)
 	if err != nil {
 		return err
 	}
 	addWarnings(w, warnings)
 	return h.render(w, req, info.r, http.StatusOK, patched, out)
+}
+
+// pinPatchUID adds metadata.uid to a patch so that the patched object
+// carries uid: the core's update then fails with 409 if the stored object
+// has another UID (it was replaced since uid was read).
+func pinPatchUID(pt types.PatchType, patch []byte, uid types.UID) ([]byte, error) {
+	if pt == types.JSONPatchType {
+		var ops []any
+		if err := json.Unmarshal(patch, &ops); err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the JSON patch is not a list of operations: %v", err))
+		}
+		ops = append(ops, map[string]any{"op": "add", "path": "/metadata/uid", "value": string(uid)})
+		return json.Marshal(ops)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(patch, &doc); err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the %s patch is not a JSON object: %v", pt, err))
+	}
+	if doc == nil {
+		doc = map[string]any{}
+	}
+	md, _ := doc["metadata"].(map[string]any)
+	if md == nil {
+		if v, set := doc["metadata"]; set && v != nil {
+			return nil, apierrors.NewBadRequest("the patch's metadata is not an object")
+		}
+		md = map[string]any{}
+		doc["metadata"] = md
+	}
+	if _, set := md["uid"]; !set {
+		md["uid"] = string(uid)
+	}
+	return json.Marshal(doc)
 }
 
 func (h *handler) delete(w http.ResponseWriter, req *http.Request, info *requestInfo, user *auth.User) error {

@@ -59,6 +59,23 @@ func (h *handler) evict(w http.ResponseWriter, req *http.Request, info *requestI
 	if e.Name != info.name {
 		return apierrors.NewBadRequest("name in URL does not match name in Eviction object")
 	}
+	pod, err := h.nodePod(req.Context(), user, info, "evict")
+	if err != nil {
+		return err
+	}
+	if pod != nil {
+		// Evict the pod that was checked, not one created since under the
+		// same name (see nodePod).
+		if e.DeleteOptions == nil {
+			e.DeleteOptions = &metav1.DeleteOptions{}
+		}
+		if e.DeleteOptions.Preconditions == nil {
+			e.DeleteOptions.Preconditions = &metav1.Preconditions{}
+		}
+		if e.DeleteOptions.Preconditions.UID == nil {
+			e.DeleteOptions.Preconditions.UID = &pod.UID
+		}
+	}
 	if err := h.cfg.Server.Evict(req.Context(), e); err != nil {
 		return err
 	}
