@@ -51,6 +51,8 @@ func badInput(t *testing.T, bin, scen string) {
 		{[]string{"tui", scen, "--speed", "0"}, "--speed 0: must be between 1 and 10000"},
 		{[]string{"tui", scen, "--kubeconfig", "k"}, "not both"},
 		{[]string{"tui", "--kubeconfig", "no-such-kubeconfig"}, "--kubeconfig no-such-kubeconfig"},
+		{[]string{"tui", "--kubeconfig", "k", "--paused"}, "--paused is for a scenario"},
+		{[]string{"tui", "--kubeconfig", "k", "--seed", "3"}, "--seed is for a scenario"},
 	}
 	for _, tc := range tests {
 		cmd := exec.Command(bin, tc.args...)

@@ -36,6 +36,11 @@ func newTUICommand() *cobra.Command {
 			case kubeconfig != "" && len(args) > 0:
 				return badInput(errors.New("give a scenario file or --kubeconfig, not both"))
 			case kubeconfig != "":
+				for _, f := range []string{"seed", "speed", "paused"} {
+					if cmd.Flags().Changed(f) {
+						return badInput(fmt.Errorf("--%s is for a scenario: a live cluster (--kubeconfig) cannot be seeded, sped up or paused", f))
+					}
+				}
 				s, err := live.FromKubeconfig(kubeconfig)
 				if err != nil {
 					return badInput(err)
