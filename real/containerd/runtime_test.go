@@ -325,6 +325,51 @@ func TestContainerSpec(t *testing.T) {
 	}
 }
 
+// TestContainerConfinement pins what a container may do with the default
+// OCI spec the runtime builds on (containerd's, as Kubernetes' runtime
+// default for an unprivileged container): the default capability set only
+// (no CAP_SYS_ADMIN, so no mounts), /proc/sys read-only, /proc/kcore
+// masked, and the node's own devices not visible.
+func TestContainerConfinement(t *testing.T) {
+	f := newFixture(t)
+	sb, cc := podConfigs("sh", "-c", `grep CapEff /proc/self/status
+(echo x > /proc/sys/kernel/hostname) 2>/dev/null && echo sys-rw || echo sys-ro
+mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo no-mount
+[ -s /proc/kcore ] && echo kcore-readable || echo kcore-masked
+ls /dev | tr '\n' ' '; echo`)
+	_, id := f.start(t, sb, cc)
+	f.waitExited(t, id)
+	path, _, err := f.rt.LocateLog("default", sb.Name, "main", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		rec, err := crilog.Parse([]byte(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.TrimSpace(string(rec.Content)))
+	}
+	// The default set: CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW
+	// SETGID SETUID SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE.
+	want := []string{"CapEff:\t00000000a80425fb", "sys-ro", "no-mount", "kcore-masked"}
+	if len(lines) != 5 || strings.Join(lines[:4], "|") != strings.Join(want, "|") {
+		t.Fatalf("container saw %q, want %q then /dev", lines, want)
+	}
+	for _, d := range strings.Fields(lines[4]) {
+		switch d {
+		case "core", "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout", "tty", "urandom", "zero":
+		default:
+			t.Errorf("/dev/%s is visible in the container (want only the OCI default devices)", d)
+		}
+	}
+}
+
 // TestResources checks the cgroup limits and the OOMKilled reason.
 func TestResources(t *testing.T) {
 	f := newFixture(t)
