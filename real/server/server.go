@@ -477,21 +477,9 @@ func (s *Server) openStore() (*etcdstore.Store, func(), error) {
 		}
 		s.log.Info("embedded etcd started", "dir", e.Dir(), "endpoints", e.Endpoints())
 	} else {
-		var tlsCfg *tls.Config
-		if s.cfg.EtcdCAFile != "" || s.cfg.EtcdCertFile != "" {
-			var err error
-			tlsCfg, err = etcdTLS(s.cfg.EtcdCAFile, s.cfg.EtcdCertFile, s.cfg.EtcdKeyFile)
-			if err != nil {
-				return nil, nil, err
-			}
-		}
-		endpoints := make([]string, len(s.cfg.EtcdEndpoints))
-		for i, e := range s.cfg.EtcdEndpoints {
-			if u, err := url.Parse(e); err == nil && u.Host != "" {
-				endpoints[i] = u.Host
-			} else {
-				endpoints[i] = e
-			}
+		endpoints, tlsCfg, err := etcdClientConfig(s.cfg.EtcdEndpoints, s.cfg.EtcdCAFile, s.cfg.EtcdCertFile, s.cfg.EtcdKeyFile)
+		if err != nil {
+			return nil, nil, err
 		}
 		cli, err := etcdstore.Dial(endpoints, tlsCfg)
 		if err != nil {
@@ -521,6 +509,42 @@ func (s *Server) etcdWatchError(prefix string, err error) {
 	case s.watchFailed <- fmt.Errorf("etcd watch of %s stopped: %w (the API server's watches of it cannot continue)", prefix, err):
 	default:
 	}
+}
+
+// etcdClientConfig turns --etcd-servers and the TLS flags into the etcd
+// client's endpoints (host:port) and TLS configuration: TLS when any flag is
+// given or an endpoint is https:// (verified against the system's roots
+// without --etcd-cafile, as kube-apiserver does), plain otherwise.
+func etcdClientConfig(servers []string, caFile, certFile, keyFile string) ([]string, *tls.Config, error) {
+	endpoints := make([]string, len(servers))
+	secure, plain := false, false
+	for i, e := range servers {
+		u, err := url.Parse(e)
+		if err != nil || u.Host == "" {
+			endpoints[i] = e
+			continue
+		}
+		switch u.Scheme {
+		case "https":
+			secure = true
+		case "http":
+			plain = true
+		default:
+			return nil, nil, fmt.Errorf("--etcd-servers %q: scheme must be http or https", e)
+		}
+		endpoints[i] = u.Host
+	}
+	if secure && plain {
+		return nil, nil, fmt.Errorf("--etcd-servers %v: mixes http and https endpoints", servers)
+	}
+	if caFile == "" && certFile == "" && !secure {
+		return endpoints, nil, nil
+	}
+	tlsCfg, err := etcdTLS(caFile, certFile, keyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return endpoints, tlsCfg, nil
 }
 
 func etcdTLS(caFile, certFile, keyFile string) (*tls.Config, error) {

@@ -434,3 +434,40 @@ func TestEtcdWatchFailureStopsServer(t *testing.T) {
 		t.Fatal("server kept running after its etcd watch stopped")
 	}
 }
+
+func TestEtcdClientConfig(t *testing.T) {
+	tests := []struct {
+		name      string
+		servers   []string
+		ca        string
+		endpoints []string
+		tls       bool
+		err       string
+	}{
+		{"plain host:port", []string{"10.0.0.5:2379"}, "", []string{"10.0.0.5:2379"}, false, ""},
+		{"http URL", []string{"http://10.0.0.5:2379"}, "", []string{"10.0.0.5:2379"}, false, ""},
+		// https:// means TLS even without --etcd-cafile (system roots).
+		{"https URL without CA file", []string{"https://10.0.0.5:2379", "https://10.0.0.6:2379"}, "",
+			[]string{"10.0.0.5:2379", "10.0.0.6:2379"}, true, ""},
+		{"mixed schemes", []string{"https://10.0.0.5:2379", "http://10.0.0.6:2379"}, "", nil, false, "mixes http and https"},
+		{"unknown scheme", []string{"unix://etcd:2379"}, "", nil, false, `--etcd-servers "unix://etcd:2379"`},
+		{"missing CA file", []string{"https://10.0.0.5:2379"}, "/nonexistent/ca.pem", nil, false, "--etcd-cafile"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eps, tlsCfg, err := etcdClientConfig(tc.servers, tc.ca, "", "")
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(eps, tc.endpoints) || (tlsCfg != nil) != tc.tls {
+				t.Fatalf("endpoints %v, TLS %v; want %v, TLS %v", eps, tlsCfg != nil, tc.endpoints, tc.tls)
+			}
+		})
+	}
+}
