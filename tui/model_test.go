@@ -434,62 +434,49 @@ func TestGridArrowsMoveByRow(t *testing.T) {
 // A node restored before its pods' 30s toleration runs out keeps its pods:
 // they are never evicted, and once the kubelet is back they are Ready again
 // on the node. The timeline must say so and close, not wait for evictions
-// and replacements that never come.
-func TestRecoveryRestoredBeforeEviction(t *testing.T) {
-	sc := loadScenario(t, func(s string) string {
-		return strings.Replace(s, "  - at: 4m\n    action: restoreNode", "  - at: 1m50s\n    action: restoreNode", 1)
-	})
-	h := newHarness(t, sc, 80, 24)
-	h.jump("5m")
-	rs := h.m.St.Recoveries
-	if len(rs) != 1 {
-		t.Fatalf("%d recoveries, want the crash", len(rs))
-	}
-	r := rs[0]
-	if r.Evicted != 0 || r.Has(tui.StepEvicted) || r.Has(tui.StepRescheduled) {
-		t.Fatalf("pods evicted or replaced though the node came back in time: %+v", r.Steps)
-	}
-	back, ok := r.StepAt(tui.StepNodeBack)
-	if !ok {
-		t.Fatalf("no %s step: %+v", tui.StepNodeBack, r.Steps)
-	}
-	ready, ok := r.StepAt(tui.StepPodsReady)
-	if !ok {
-		t.Fatalf("pods Ready again on the restored node, but no %s step: %+v", tui.StepPodsReady, r.Steps)
-	}
-	if ready.Before(back) {
-		t.Errorf("pods Ready at %v, before the node came back at %v", ready, back)
-	}
-	if !r.Closed {
-		t.Errorf("episode still open after the node and its pods are back")
-	}
-}
-
-// A node restored before it was ever marked NotReady (within the 40s grace
-// period) shows no NotReady in the API at all; the restore mark says when
-// it was back, and the episode closes once its pods are Ready again.
-func TestRecoveryRestoredBeforeNotReady(t *testing.T) {
-	sc := loadScenario(t, func(s string) string {
-		return strings.Replace(s, "  - at: 4m\n    action: restoreNode", "  - at: 1m20s\n    action: restoreNode", 1)
-	})
-	h := newHarness(t, sc, 80, 24)
-	h.jump("5m")
-	rs := h.m.St.Recoveries
-	if len(rs) != 1 {
-		t.Fatalf("%d recoveries, want the crash", len(rs))
-	}
-	r := rs[0]
-	if r.Has(tui.StepNotReady) || r.Has(tui.StepEvicted) {
-		t.Fatalf("NotReady or evictions in a 20s outage: %+v", r.Steps)
-	}
-	back, ok := r.StepAt(tui.StepNodeBack)
-	if !ok || !back.Equal(r.Start.Add(20*time.Second)) {
-		t.Fatalf("node back at %v (%v), want the restore 20s after the crash: %+v", back, ok, r.Steps)
-	}
-	if ready, ok := r.StepAt(tui.StepPodsReady); !ok || ready.Before(back) {
-		t.Fatalf("pods Ready at %v (%v), want after the restore: %+v", ready, ok, r.Steps)
-	}
-	if !r.Closed {
-		t.Errorf("episode still open after the node and its pods are back: %+v", r.Steps)
+// and replacements that never come. Restored within the 40s grace period,
+// the node is never NotReady in the API: the restore itself is when it was
+// back.
+func TestRecoveryNodeBackBeforeEviction(t *testing.T) {
+	for _, tc := range []struct {
+		restore  string
+		notReady bool // the node was marked NotReady before the restore
+	}{
+		{"1m50s", true},
+		{"1m20s", false},
+	} {
+		t.Run(tc.restore, func(t *testing.T) {
+			sc := loadScenario(t, func(s string) string {
+				return strings.Replace(s, "  - at: 4m\n    action: restoreNode", "  - at: "+tc.restore+"\n    action: restoreNode", 1)
+			})
+			restore, err := time.ParseDuration(tc.restore)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, sc, 80, 24)
+			h.jump("5m")
+			rs := h.m.St.Recoveries
+			if len(rs) != 1 {
+				t.Fatalf("%d recoveries, want the crash", len(rs))
+			}
+			r := rs[0]
+			if r.Has(tui.StepNotReady) != tc.notReady {
+				t.Errorf("NotReady step %v, want %v: %+v", r.Has(tui.StepNotReady), tc.notReady, r.Steps)
+			}
+			if r.Evicted != 0 || r.Has(tui.StepEvicted) || r.Has(tui.StepRescheduled) {
+				t.Fatalf("pods evicted or replaced though the node came back in time: %+v", r.Steps)
+			}
+			back, ok := r.StepAt(tui.StepNodeBack)
+			if !ok || back.Sub(r.Start) < restore-time.Minute || back.Sub(r.Start) > restore-time.Minute+5*time.Second {
+				t.Fatalf("node back at %v (%v), want at the restore, %s: %+v", back, ok, tc.restore, r.Steps)
+			}
+			ready, ok := r.StepAt(tui.StepPodsReady)
+			if !ok || ready.Before(back) {
+				t.Fatalf("pods Ready again on the restored node at %v (%v), want a step after the node is back: %+v", ready, ok, r.Steps)
+			}
+			if !r.Closed {
+				t.Errorf("episode still open after the node and its pods are back: %+v", r.Steps)
+			}
+		})
 	}
 }
