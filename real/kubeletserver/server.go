@@ -9,7 +9,9 @@
 // back as plain lines. Only clients with a client certificate verified by
 // the server's TLS config (the cluster CA) whose subject is CN
 // "drydock-apiserver" or in group (O) "system:masters" may read logs;
-// /healthz answers anyone, like the kubelet's healthz port.
+// /healthz answers any client the TLS config lets in (with
+// RequireAndVerifyClientCert, as the node agent configures it, only
+// holders of a cluster certificate).
 package kubeletserver
 
 import (
