@@ -199,3 +199,45 @@ func TestNodePodWritesToItsOwnPod(t *testing.T) {
 		t.Fatalf("n1 evicting its pod: %d %s", r.code, r.body)
 	}
 }
+
+// With AuthorizerConfig.NodePatchesAdmitted the authoriser lets a node's
+// patch of its own Node through, and the HTTP layer applies NodeRestriction
+// to the patched object.
+func TestNodePatchOfItsOwnNodeIsAdmitted(t *testing.T) {
+	var e *env
+	az, err := auth.NewAuthorizer(auth.AuthorizerConfig{NodePatchesAdmitted: true,
+		Get: func(ctx context.Context, r *api.Resource, ns, name string) (api.Object, error) { return e.api.Get(ctx, r, ns, name) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newEnv(t, apihttp.Config{Authenticator: nodeHeaderAuth{}, Authorizer: az}, 0)
+	for _, n := range []string{"n1", "n2"} {
+		e.create(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n}, Spec: corev1.NodeSpec{
+			Taints: []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}}})
+	}
+	tests := []struct {
+		name, node, ctype, body string
+		code                    int
+	}{
+		{"own label", "n1", "application/merge-patch+json", `{"metadata":{"labels":{"example.com/rack":"r1"}}}`, 200},
+		{"own label, strategic", "n1", "application/strategic-merge-patch+json", `{"metadata":{"labels":{"example.com/row":"2"}}}`, 200},
+		{"drop own taints", "n1", "application/merge-patch+json", `{"spec":{"taints":null}}`, 403},
+		{"drop own taints, JSON patch", "n1", "application/json-patch+json", `[{"op":"remove","path":"/spec/taints"}]`, 403},
+		{"restricted label", "n1", "application/merge-patch+json", `{"metadata":{"labels":{"node-restriction.kubernetes.io/x":"y"}}}`, 403},
+		{"another node", "n2", "application/merge-patch+json", `{"metadata":{"labels":{"example.com/rack":"r1"}}}`, 403},
+		{"stale resourceVersion", "n1", "application/merge-patch+json", `{"metadata":{"resourceVersion":"1","labels":{"a":"b"}}}`, 409},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("PATCH", "/api/v1/nodes/"+tc.node, tc.body, "X-User", "system:node:n1", "Content-Type", tc.ctype)
+			if r.code != tc.code {
+				t.Fatalf("%d %s, want %d", r.code, r.body, tc.code)
+			}
+		})
+	}
+	cur, _ := e.api.Get(context.Background(), api.Nodes, "", "n1")
+	n := cur.(*corev1.Node)
+	if len(n.Spec.Taints) != 1 || n.Labels["example.com/rack"] != "r1" || n.Labels["example.com/row"] != "2" {
+		t.Fatalf("node n1 after the patches: labels %v taints %v", n.Labels, n.Spec.Taints)
+	}
+}

@@ -561,18 +561,8 @@ func (h *handler) patch(w http.ResponseWriter, req *http.Request, info *requestI
 	if err != nil {
 		return err
 	}
-	if pod, ok := cur.(*corev1.Pod); ok && h.cfg.Authorizer != nil {
-		if _, isNode := auth.NodeIdentity(user); isNode {
-			// As for updates (admitNodePodStatus): the pod the authoriser
-			// checked may have been replaced since; check this one and
-			// pin the patch to its UID.
-			if err := auth.AdmitNodePodWrite(user, "patch", info.sub, pod); err != nil {
-				return err
-			}
-			if data, err = pinPatchUID(pt, data, pod.UID); err != nil {
-				return err
-			}
-		}
+	if data, err = h.admitNodePatch(user, info, cur, pt, data); err != nil {
+		return err
 	}
 	patched, err := h.cfg.Server.Patch(req.Context(), info.r, info.ns, info.name, pt, data, info.sub)
 	if err != nil {
@@ -582,16 +572,58 @@ func (h *handler) patch(w http.ResponseWriter, req *http.Request, info *requestI
 	return h.render(w, req, info.r, http.StatusOK, patched, out)
 }
 
-// pinPatchUID adds metadata.uid to a patch so that the patched object
-// carries uid: the core's update then fails with 409 if the stored object
-// has another UID (it was replaced since uid was read).
-func pinPatchUID(pt types.PatchType, patch []byte, uid types.UID) ([]byte, error) {
+// admitNodePatch applies NodeRestriction to a node's patch, which the
+// authoriser lets through unseen (AuthorizerConfig.NodePatchesAdmitted,
+// pods/status): a patch of its own Node is applied here to the stored Node
+// cur and the result checked with auth.AdmitNodeUpdate, a patch of pod
+// status needs cur bound to the node. The returned patch is pinned to what
+// was checked (the Node's resourceVersion, the pod's UID), so that the
+// core's patch of a changed or replaced object fails with 409.
+func (h *handler) admitNodePatch(user *auth.User, info *requestInfo, cur api.Object, pt types.PatchType, patch []byte) ([]byte, error) {
+	if _, isNode := auth.NodeIdentity(user); !isNode || h.cfg.Authorizer == nil {
+		return patch, nil
+	}
+	switch o := cur.(type) {
+	case *corev1.Pod:
+		if err := auth.AdmitNodePodWrite(user, "patch", info.sub, o); err != nil {
+			return nil, err
+		}
+		return pinPatchMetadata(info, pt, patch, "uid", string(o.UID))
+	case *corev1.Node:
+		if info.sub != "" {
+			return patch, nil // status writes keep the stored spec and labels
+		}
+		orig, err := json.Marshal(withTypeMeta(o))
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		out, err := applyPatch(pt, orig, patch, &corev1.Node{})
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the patch could not be applied: %v", err))
+		}
+		var patched corev1.Node
+		if err := json.Unmarshal(out, &patched); err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the patched object is invalid: %v", err))
+		}
+		if err := auth.AdmitNodeUpdate(user, "patch", "", o, &patched); err != nil {
+			return nil, err
+		}
+		return pinPatchMetadata(info, pt, patch, "resourceVersion", o.ResourceVersion)
+	}
+	return patch, nil
+}
+
+// pinPatchMetadata makes a patch set metadata.<field> to value, so that the
+// patched object carries it and the core's update fails with 409 if the
+// stored object has another (uid, resourceVersion). A merge patch that sets
+// the field to something else is a conflict already.
+func pinPatchMetadata(info *requestInfo, pt types.PatchType, patch []byte, field, value string) ([]byte, error) {
 	if pt == types.JSONPatchType {
 		var ops []any
 		if err := json.Unmarshal(patch, &ops); err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("the JSON patch is not a list of operations: %v", err))
 		}
-		ops = append(ops, map[string]any{"op": "add", "path": "/metadata/uid", "value": string(uid)})
+		ops = append(ops, map[string]any{"op": "add", "path": "/metadata/" + field, "value": value})
 		return json.Marshal(ops)
 	}
 	var doc map[string]any
@@ -609,9 +641,10 @@ func pinPatchUID(pt types.PatchType, patch []byte, uid types.UID) ([]byte, error
 		md = map[string]any{}
 		doc["metadata"] = md
 	}
-	if _, set := md["uid"]; !set {
-		md["uid"] = string(uid)
+	if v, set := md[field]; set && v != value {
+		return nil, apierrors.NewConflict(info.r.GroupResource(), info.name, fmt.Errorf("the patch's metadata.%s %v does not match the stored %s", field, v, value))
 	}
+	md[field] = value
 	return json.Marshal(doc)
 }
 
