@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -464,8 +465,24 @@ func TestRestartedRuntime(t *testing.T) {
 	if st := f.waitExited(t, id2); st.ExitCode != 7 || st.Reason != cri.ReasonError {
 		t.Errorf("container that exited across the restart: %d %s, want 7 Error", st.ExitCode, st.Reason)
 	}
+	// The FIFOs the first runtime made, which the second attached to.
+	ctx := namespaces.WithNamespace(context.Background(), f.ns)
+	ctr, err := f.c.LoadContainer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fifoDir string
+	if _, err := ctr.Task(ctx, func(fs *cio.FIFOSet) (cio.IO, error) {
+		fifoDir = filepath.Dir(fs.Stdout)
+		return nil, errors.New("only looking")
+	}); fifoDir == "" {
+		t.Fatalf("no FIFOs found for the running container: %v", err)
+	}
 	if err := await0(t, f.loop, "StopContainer", func(done func(error)) { f.rt.StopContainer(id, 10*time.Second, done) }); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(fifoDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("FIFO folder %s of the reattached container after its exit: %v, want it removed", fifoDir, err)
 	}
 	var got *cri.ContainerEvent
 	for i := range events {
