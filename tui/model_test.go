@@ -436,18 +436,26 @@ func TestGridArrowsMoveByRow(t *testing.T) {
 // on the node. The timeline must say so and close, not wait for evictions
 // and replacements that never come. Restored within the 40s grace period,
 // the node is never NotReady in the API: the restore itself is when it was
-// back.
+// back. A partition healed that early stops no container: the pods ran
+// Ready all along and the API never said otherwise.
 func TestRecoveryNodeBackBeforeEviction(t *testing.T) {
 	for _, tc := range []struct {
-		restore  string
-		notReady bool // the node was marked NotReady before the restore
+		restore   string
+		partition bool // partitionNode/healNode instead of crashNode/restoreNode
+		notReady  bool // the node was marked NotReady before the restore
 	}{
-		{"1m50s", true},
-		{"1m20s", false},
+		{"1m50s", false, true},
+		{"1m20s", false, false},
+		{"1m20s", true, false},
 	} {
-		t.Run(tc.restore, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/partition=%v", tc.restore, tc.partition), func(t *testing.T) {
 			sc := loadScenario(t, func(s string) string {
-				return strings.Replace(s, "  - at: 4m\n    action: restoreNode", "  - at: "+tc.restore+"\n    action: restoreNode", 1)
+				back := "restoreNode"
+				if tc.partition {
+					s = strings.Replace(s, "    action: crashNode", "    action: partitionNode", 1)
+					back = "healNode"
+				}
+				return strings.Replace(s, "  - at: 4m\n    action: restoreNode", "  - at: "+tc.restore+"\n    action: "+back, 1)
 			})
 			restore, err := time.ParseDuration(tc.restore)
 			if err != nil {

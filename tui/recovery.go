@@ -93,6 +93,17 @@ func (s *State) markForRecovery(m feed.Mark) {
 		// no node change will say it is back: the mark does.
 		if r := s.open[m.Node]; r != nil && !r.drain && !r.Has(StepNotReady) {
 			r.add(StepNodeBack, m.At, m.Action+" before NotReady")
+			if r.Cause == "partitionNode" {
+				// A partition stops no container: the pods ran Ready all
+				// along, and the API, never told otherwise, still says so.
+				for k := range r.lost { // order-independent: counts only
+					if info := s.Pods[k]; info != nil && !r.back[k] && r.owners[ownerUID(info.Pod)] && r.live(info.Pod) {
+						r.back[k] = true
+						r.readyNow++
+					}
+				}
+				r.checkPodsReady(m.At)
+			}
 			s.maybeClose(r)
 		}
 	}
@@ -216,12 +227,19 @@ func (s *State) podChanged(at time.Time, old, p *corev1.Pod, del bool) {
 				r.add(StepRescheduled, at, fmt.Sprintf("%d replacements bound", r.Replaced))
 			}
 		}
-		if r.Has(StepRescheduled) || r.Lost == 0 || len(r.back) > 0 {
-			if r.readyNow >= r.ReadyBefore {
-				r.add(StepPodsReady, at, fmt.Sprintf("%d pods Ready", r.ReadyBefore))
-			}
-		}
+		r.checkPodsReady(at)
 		s.maybeClose(r)
+	}
+}
+
+// checkPodsReady records the pods Ready step once the owners have as many
+// Ready pods as at the failure, counting replacements once they are bound
+// and lost pods once they are seen Ready again.
+func (r *Recovery) checkPodsReady(at time.Time) {
+	if r.Has(StepRescheduled) || r.Lost == 0 || len(r.back) > 0 {
+		if r.readyNow >= r.ReadyBefore {
+			r.add(StepPodsReady, at, fmt.Sprintf("%d pods Ready", r.ReadyBefore))
+		}
 	}
 }
 
