@@ -85,6 +85,19 @@ func TestOrderMatchesSingleHeap(t *testing.T) {
 			schedule(0)
 		}
 		for c.Len() > 0 {
+			// Stops from outside any callback too, of timers in the heap or
+			// queued at zero delay.
+			if len(timers) > 0 && rnd(5) == 0 {
+				v := timers[rnd(uint64(len(timers)))]
+				_, wasPending := pending[v.seq]
+				if got := v.tm.Stop(); got != wasPending {
+					t.Fatalf("seed %d: outside Stop of %d = %v, pending %v", seed, v.seq, got, wasPending)
+				}
+				delete(pending, v.seq)
+				if c.Len() == 0 {
+					break
+				}
+			}
 			if c.Len() != len(pending) {
 				t.Fatalf("seed %d: Len %d, %d pending", seed, c.Len(), len(pending))
 			}
