@@ -284,7 +284,8 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	cleanups = append(cleanups, api.Close)
 
 	authn := auth.NewAuthenticator(auth.AuthenticatorConfig{ClientCAs: pki.CA.Pool(), Tokens: tokens})
-	authz, err := auth.NewAuthorizer(auth.AuthorizerConfig{Get: api.Get})
+	// NodePatchesAdmitted: apihttp applies NodeRestriction to node patches.
+	authz, err := auth.NewAuthorizer(auth.AuthorizerConfig{Get: api.Get, NodePatchesAdmitted: true})
 	if err != nil {
 		return err
 	}

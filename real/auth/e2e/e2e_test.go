@@ -67,7 +67,7 @@ func newCluster(t *testing.T) *cluster {
 	}
 	t.Cleanup(s.Close)
 	authn := auth.NewAuthenticator(auth.AuthenticatorConfig{ClientCAs: pki.CA.Pool(), Tokens: tokens})
-	authz, err := auth.NewAuthorizer(auth.AuthorizerConfig{Get: s.Get})
+	authz, err := auth.NewAuthorizer(auth.AuthorizerConfig{Get: s.Get, NodePatchesAdmitted: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +197,14 @@ func TestNodeCredentialsEndToEnd(t *testing.T) {
 		{"node lists nodes", nodes(node), nil, ""},
 		{"node updates its own status", updateStatus("node-a"), nil, ""},
 		{"node updates its own labels", updateNode("node-a", func(n *corev1.Node) { n.Labels["example.com/disk"] = "ssd" }), nil, ""},
+		{"node patches its own labels", func() error {
+			_, err := node.CoreV1().Nodes().Patch(ctx, "node-a", types.MergePatchType, []byte(`{"metadata":{"labels":{"example.com/patched":"yes"}}}`), metav1.PatchOptions{})
+			return err
+		}, nil, ""},
+		{"node patches a taint onto its own Node", func() error {
+			_, err := node.CoreV1().Nodes().Patch(ctx, "node-a", types.StrategicMergePatchType, []byte(`{"spec":{"taints":[{"key":"x","effect":"NoSchedule"}]}}`), metav1.PatchOptions{})
+			return err
+		}, apierrors.IsForbidden, `node "node-a" is not allowed to modify taints`},
 		{"node patches another node's Node", func() error {
 			_, err := node.CoreV1().Nodes().Patch(ctx, "node-b", types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{})
 			return err
