@@ -125,48 +125,8 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool
 // programs Service rules, deletes the pod, and on SIGTERM removes its
 // iptables chains.
 func TestNodeAgentRunsPods(t *testing.T) {
-	netnstest.Require(t, "ip", "nsenter", "iptables", "/usr/lib/cni/bridge", "/bin/busybox")
-	_, ctrNS := ctrtest.Namespace(t)
-	tag := netnstest.Tag(t)
-	ns := netnstest.New(t, "ddnode-"+tag)
-	hostIf, nodeIf := "ddh"+tag, "ddn"+tag
-	hostIP, nodeIP := "10.251.17.1", "10.251.17.2"
-	netnstest.Run(t, "ip", "link", "add", hostIf, "type", "veth", "peer", "name", nodeIf)
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", hostIf).Run() })
-	netnstest.Run(t, "ip", "link", "set", nodeIf, "netns", ns.Name)
-	netnstest.Run(t, "ip", "addr", "add", hostIP+"/24", "dev", hostIf)
-	netnstest.Run(t, "ip", "link", "set", hostIf, "up")
-	ns.Run(t, "ip", "addr", "add", nodeIP+"/24", "dev", nodeIf)
-	ns.Run(t, "ip", "link", "set", nodeIf, "up")
-	ns.Run(t, "ip", "route", "add", "default", "via", hostIP)
-
-	// Server on the host side.
-	logs := &syncBuf{ch: make(chan struct{}, 1)}
-	srv, err := server.New(server.Config{DataDir: t.TempDir(), BindAddress: hostIP, SecurePort: 0, CompactionInterval: -1,
-		EtcdUnsafeNoFsync: true, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-srvErr
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	})
-	select {
-	case <-srv.Ready():
-	case err := <-srvErr:
-		t.Fatalf("server: %v\n%s", err, logs.String())
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", srv.AdminKubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := kubernetes.NewForConfigOrDie(rc)
+	tc := newTestCluster(t, "")
+	ns, srv, cs, ctx, ctrNS, tag, nodeIP := tc.ns, tc.srv, tc.cs, tc.ctx, tc.ctrNS, tc.tag, tc.nodeIP
 
 	// Agent process in the namespace.
 	nodeName := "node-" + tag
@@ -295,6 +255,168 @@ func TestNodeAgentRunsPods(t *testing.T) {
 	if strings.Contains(out, "DRYDOCK-SERVICES") {
 		t.Errorf("proxy chains left after a clean exit:\n%s", out)
 	}
+}
+
+// A node without a pod CIDR is NotReady with Kubernetes' network message
+// and a pod bound to it waits in ContainerCreating; once the Node has a pod
+// CIDR it is Ready and the pod runs. The server's cluster CIDR holds one
+// /24, which a placeholder Node takes first, so the node IPAM controller
+// has none for the agent's Node until the test assigns one.
+func TestNodeNotReadyUntilPodCIDR(t *testing.T) {
+	tc := newTestCluster(t, "10.244.0.0/24")
+	cs, ctx := tc.cs, tc.ctx
+	placeholder := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "placeholder-" + tc.tag},
+		Spec: corev1.NodeSpec{PodCIDR: "10.244.0.0/24", PodCIDRs: []string{"10.244.0.0/24"}}}
+	if _, err := cs.CoreV1().Nodes().Create(ctx, placeholder, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nodeName := "node-" + tc.tag
+	cfg := Config{Server: tc.srv.URL(), Token: tc.srv.BootstrapToken(), Name: nodeName, DataDir: t.TempDir(),
+		CACertHashes: []string{tc.srv.CACertHash()}, ContainerdNamespace: tc.ctrNS, LogRoot: t.TempDir(),
+		CleanupOnExit: true, Bridge: "dd" + tc.tag}
+	agent := startAgent(t, tc.ns, cfg)
+
+	const wantMsg = "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady " +
+		"message:Network plugin returns error: network plugin not ready: the node has no pod CIDR yet"
+	readyOf := func() (corev1.NodeCondition, string, error) {
+		n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			return corev1.NodeCondition{}, "", err
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c, n.Spec.PodCIDR, nil
+			}
+		}
+		return corev1.NodeCondition{}, n.Spec.PodCIDR, nil
+	}
+	waitFor(t, "node NotReady for the network", 90*time.Second, func() (bool, string) {
+		c, cidr, err := readyOf()
+		if err != nil {
+			return false, err.Error()
+		}
+		return cidr == "" && c.Status == corev1.ConditionFalse && c.Reason == "KubeletNotReady" && c.Message == wantMsg,
+			fmt.Sprintf("podCIDR %q Ready %+v", cidr, c)
+	})
+
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "early", Namespace: "default"},
+		Spec: corev1.PodSpec{NodeName: nodeName, TerminationGracePeriodSeconds: ptr(int64(1)), Containers: []corev1.Container{{
+			Name: "c", Image: "busybox", Command: []string{"sleep", "3600"}}}}}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pod waiting for the network", 30*time.Second, func() (bool, string) {
+		p, err := cs.CoreV1().Pods("default").Get(ctx, "early", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		evs, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var netEvent bool
+		for _, e := range evs.Items {
+			netEvent = netEvent || (e.InvolvedObject.Name == "early" && e.Reason == "NetworkNotReady" &&
+				e.Message == "network is not ready: "+wantMsg)
+		}
+		cs := p.Status.ContainerStatuses
+		waiting := len(cs) == 1 && cs[0].State.Waiting != nil && cs[0].State.Waiting.Reason == "ContainerCreating"
+		return p.Status.Phase == corev1.PodPending && waiting && netEvent, fmt.Sprintf("status %+v NetworkNotReady event %v", p.Status, netEvent)
+	})
+
+	// The pod CIDR arrives (set by hand: the cluster CIDR is full).
+	waitFor(t, "pod CIDR set", 30*time.Second, func() (bool, string) {
+		n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		n.Spec.PodCIDR, n.Spec.PodCIDRs = "10.244.1.0/24", []string{"10.244.1.0/24"}
+		_, err = cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		return err == nil, fmt.Sprint(err)
+	})
+	waitFor(t, "node Ready and the pod Running", 60*time.Second, func() (bool, string) {
+		c, _, err := readyOf()
+		if err != nil {
+			return false, err.Error()
+		}
+		p, err := cs.CoreV1().Pods("default").Get(ctx, "early", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return c.Status == corev1.ConditionTrue && c.Reason == "KubeletReady" && p.Status.Phase == corev1.PodRunning &&
+			strings.HasPrefix(p.Status.PodIP, "10.244.1."), fmt.Sprintf("Ready %+v pod %s %s", c, p.Status.Phase, p.Status.PodIP)
+	})
+
+	if err := cs.CoreV1().Pods("default").Delete(ctx, "early", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "pod gone", 60*time.Second, func() (bool, string) {
+		_, err := cs.CoreV1().Pods("default").Get(ctx, "early", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err)
+	})
+	if err := agent.stop(); err != nil {
+		t.Fatalf("agent exit: %v", err)
+	}
+}
+
+// testCluster is an in-process server on the host side of a veth pair and a
+// network namespace for a node agent on the other side.
+type testCluster struct {
+	ns                 *netnstest.NS
+	srv                *server.Server
+	cs                 *kubernetes.Clientset
+	ctx                context.Context
+	ctrNS, tag, nodeIP string
+}
+
+// newTestCluster starts the server (clusterCIDR: its --cluster-cidr, ""
+// for the default) and makes the agent's namespace.
+func newTestCluster(t *testing.T, clusterCIDR string) *testCluster {
+	t.Helper()
+	netnstest.Require(t, "ip", "nsenter", "iptables", "/usr/lib/cni/bridge", "/bin/busybox")
+	_, ctrNS := ctrtest.Namespace(t)
+	tag := netnstest.Tag(t)
+	ns := netnstest.New(t, "ddnode-"+tag)
+	hostIf, nodeIf := "ddh"+tag, "ddn"+tag
+	hostIP, nodeIP := "10.251.17.1", "10.251.17.2"
+	netnstest.Run(t, "ip", "link", "add", hostIf, "type", "veth", "peer", "name", nodeIf)
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", hostIf).Run() })
+	netnstest.Run(t, "ip", "link", "set", nodeIf, "netns", ns.Name)
+	netnstest.Run(t, "ip", "addr", "add", hostIP+"/24", "dev", hostIf)
+	netnstest.Run(t, "ip", "link", "set", hostIf, "up")
+	ns.Run(t, "ip", "addr", "add", nodeIP+"/24", "dev", nodeIf)
+	ns.Run(t, "ip", "link", "set", nodeIf, "up")
+	ns.Run(t, "ip", "route", "add", "default", "via", hostIP)
+
+	// Server on the host side.
+	logs := &syncBuf{ch: make(chan struct{}, 1)}
+	srv, err := server.New(server.Config{DataDir: t.TempDir(), BindAddress: hostIP, SecurePort: 0, CompactionInterval: -1,
+		EtcdUnsafeNoFsync: true, ClusterCIDR: clusterCIDR, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-srvErr
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	select {
+	case <-srv.Ready():
+	case err := <-srvErr:
+		t.Fatalf("server: %v\n%s", err, logs.String())
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", srv.AdminKubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(rc)
+
+	return &testCluster{ns: ns, srv: srv, cs: cs, ctx: ctx, ctrNS: ctrNS, tag: tag, nodeIP: nodeIP}
 }
 
 func ptr[T any](v T) *T { return &v }
