@@ -26,9 +26,11 @@ import (
 // When the stream ends (the server's timeoutSeconds, a lost connection) the
 // client opens it again from the last resourceVersion it saw, so the caller
 // sees one uninterrupted watch, as with the in-process server. When that is
-// no longer possible (410 Expired after a long disconnection, or any other
-// error the server answers) fn gets an ERROR event carrying the Status and
-// the watch ends; core/informer's Reflector then lists again. Connection
+// no longer possible (410 Expired after a long disconnection, a stream cut
+// while the initial state of a resourceVersion "0" or sendInitialEvents
+// watch was still coming, or any other error the server answers) fn gets
+// an ERROR event carrying the Status and the watch ends; core/informer's
+// Reflector then lists again. Connection
 // failures and 429/5xx answers are retried with backoff until cancel.
 //
 // Bookmarks are always asked for, to keep the resume point fresh, but are
