@@ -7,9 +7,14 @@ import "strings"
 // hundreds of thousands of Events next to a thousand Leases; one big map
 // made every lease renewal's lookup a cache miss, while a lease's own
 // directory stays small and hot.
+//
+// last is the entry most recently looked up or added: the API server reads
+// an object and then writes it (Get, then Update or Delete of the same
+// key), and the second lookup finds it here without hashing the key twice.
 type entryMap struct {
 	dirs map[string]map[string]*entry
 	n    int
+	last *entry
 }
 
 func newEntryMap() entryMap { return entryMap{dirs: map[string]map[string]*entry{}} }
@@ -19,7 +24,13 @@ func dirOf(key string) string {
 }
 
 func (m *entryMap) get(key string) (*entry, bool) {
+	if l := m.last; l != nil && l.key == key {
+		return l, true
+	}
 	e, ok := m.dirs[dirOf(key)][key]
+	if ok {
+		m.last = e
+	}
 	return e, ok
 }
 
@@ -34,6 +45,7 @@ func (m *entryMap) put(key string, e *entry) {
 		m.n++
 	}
 	dir[key] = e
+	m.last = e
 }
 
 func (m *entryMap) del(key string) {
@@ -44,6 +56,9 @@ func (m *entryMap) del(key string) {
 	}
 	delete(dir, key)
 	m.n--
+	if m.last != nil && m.last.key == key {
+		m.last = nil
+	}
 	if len(dir) == 0 {
 		delete(m.dirs, d)
 	}
