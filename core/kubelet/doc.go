@@ -31,6 +31,14 @@
 //     static pods, in-place resize, logs and exec; sidecars (init containers
 //     with restartPolicy Always) are started before the app containers
 //     without waiting for their startup probes.
+//   - Node readiness follows the runtime's status only for runtimes that
+//     report one (cri.StatusReporter, real mode): checked every 5 s, and a
+//     change of readiness is written at once (Kubernetes waits for the next
+//     status update). While the network is not ready only sandbox creation
+//     waits (Kubernetes holds every sync of a pod that is not host-network),
+//     and a runtime that is not ready does not pause pod syncs as
+//     Kubernetes' sync loop does. The simulated runtime reports nothing and
+//     its nodes are Ready from registration.
 //   - Stop models the kubelet process dying; a node crash is Stop plus the
 //     runtime losing its processes (sim/simruntime's Crash).
 package kubelet
