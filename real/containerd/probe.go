@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	corev1 "k8s.io/api/core/v1"
 
@@ -222,7 +223,9 @@ func (r *Runtime) execProbe(c *container, cmd []string, timeout time.Duration) c
 	if err != nil {
 		return fail("exec probe: %v", err)
 	}
-	defer p.Delete(context.WithoutCancel(ctx))
+	// With kill: when the runtime closes mid-probe the exec still runs, and a
+	// plain Delete would fail, leaving it and its FIFOs behind.
+	defer p.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 	statusC, err := p.Wait(ctx)
 	if err != nil {
 		return fail("exec probe: %v", err)
