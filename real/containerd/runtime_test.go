@@ -743,6 +743,18 @@ func TestProbeAndStartErrors(t *testing.T) {
 	if res.Success || res.Output != "not ready\n" {
 		t.Errorf("failing exec probe: %+v, want its output", res)
 	}
+	// A command that leaves a child holding its output (exiting, or timing
+	// out) is answered within about its timeout, not when the child ends.
+	for _, cmd := range []string{"echo ok; sleep 30 & exit 0", "sleep 30 & sleep 20"} {
+		req.Handler.Exec.Command = []string{"sh", "-c", cmd}
+		begin = time.Now()
+		res, _ = await(t, f.loop, "Probe", func(done func(cri.ProbeResult, error)) {
+			f.rt.Probe(id, req, func(r cri.ProbeResult) { done(r, nil) })
+		})
+		if took := time.Since(begin); took > 10*time.Second {
+			t.Errorf("exec probe %q answered after %v (%+v), want about its 1s timeout", cmd, took, res)
+		}
+	}
 
 	sb, cc = podConfigs("/no/such/binary")
 	st, err := await(t, f.loop, "RunPodSandbox", func(done func(*cri.SandboxStatus, error)) { f.rt.RunPodSandbox(sb, done) })
