@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -88,15 +89,26 @@ func (l *Loopback) Watch(ctx context.Context, r *api.Resource, ns string, opts m
 	return func() { stopped = true; cancel() }, nil
 }
 
-// eventFIFO is a queue of watch events that reuses its array.
+// eventFIFO is a queue of watch events that reuses its array. It is locked
+// because the two ends may run on different goroutines: in real mode the API
+// server over etcd delivers watch events on etcd's goroutines while the loop
+// pops them (in the simulator both run on the one loop and the lock is never
+// contended).
 type eventFIFO struct {
+	mu   sync.Mutex
 	evs  []api.WatchEvent
 	head int
 }
 
-func (q *eventFIFO) push(ev api.WatchEvent) { q.evs = append(q.evs, ev) }
+func (q *eventFIFO) push(ev api.WatchEvent) {
+	q.mu.Lock()
+	q.evs = append(q.evs, ev)
+	q.mu.Unlock()
+}
 
 func (q *eventFIFO) pop() api.WatchEvent {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	ev := q.evs[q.head]
 	q.evs[q.head] = api.WatchEvent{} // keep nothing alive
 	q.head++
