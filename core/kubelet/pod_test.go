@@ -498,3 +498,29 @@ func TestDeletedWhilePulling(t *testing.T) {
 		t.Errorf("b's image pulled %v, %d running", e.rt.HasImage("b:1"), e.rt.Running())
 	}
 }
+
+// TestStatusWrittenByOthersIsPutRight: the node lifecycle controller marks
+// the pods of an unreachable node not ready; once the kubelet hears of it
+// (after a partition heals, say) it writes its own view back, as
+// Kubernetes' status manager does, keeping conditions that are not its own.
+func TestStatusWrittenByOthersIsPutRight(t *testing.T) {
+	e := newEnv(t, func(_ *kubelet.Config, r *memruntime.Config) { r.Images = []string{"nginx:1.27"} })
+	e.createPod("a")
+	e.until("ready", 5*time.Second, readyIs(e, "a"))
+
+	p := e.pod("a").DeepCopy()
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == corev1.PodReady {
+			p.Status.Conditions[i].Status = corev1.ConditionFalse
+			p.Status.Conditions[i].Reason = "NodeNotReady"
+		}
+	}
+	p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: "example.com/Other", Status: corev1.ConditionTrue})
+	if _, err := e.h.Client.Update(context.Background(), p, "status"); err != nil {
+		t.Fatal(err)
+	}
+	e.until("ready again", 5*time.Second, readyIs(e, "a"))
+	if got := cond(e.pod("a"), "example.com/Other"); got != corev1.ConditionTrue {
+		t.Errorf("another writer's condition is %q after the kubelet's write, want kept True", got)
+	}
+}

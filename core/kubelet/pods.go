@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"sort"
 	"time"
 
@@ -160,18 +161,28 @@ func (k *Kubelet) podChanged(pod *corev1.Pod) {
 	k.setPod(ps, pod)
 }
 
-// setPod records a newer copy of the pod. Status writes (ours or others')
-// need no sync; a deletion, a shorter grace period or a spec change does.
+// setPod records a newer copy of the pod. A deletion, a shorter grace
+// period or a spec change needs a sync. A status someone else wrote (the
+// node lifecycle controller marks pods not ready while the node is
+// unreachable) is put right with the kubelet's own view, as Kubernetes'
+// status manager reconciles a pod status that differs from the one it
+// holds; the kubelet's own writes come back with the revision it already
+// has and are skipped above.
 func (k *Kubelet) setPod(ps *podState, pod *corev1.Pod) {
 	if !newer(pod.ResourceVersion, ps.pod.ResourceVersion) {
 		return
 	}
+	old := ps.pod
 	ps.pod = pod
 	if (pod.DeletionTimestamp != nil) != ps.seenDeletion || !int64PtrEqual(pod.DeletionGracePeriodSeconds, ps.seenGrace) ||
 		pod.Generation != ps.seenGen {
 		ps.seenDeletion, ps.seenGrace, ps.seenGen = pod.DeletionTimestamp != nil, pod.DeletionGracePeriodSeconds, pod.Generation
 		k.specChanged(ps)
 		k.enqueue(ps)
+		return
+	}
+	if old != nil && !apiequality.Semantic.DeepEqual(&old.Status, &pod.Status) {
+		k.updateStatus(ps)
 	}
 }
 
