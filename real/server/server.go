@@ -378,7 +378,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	}()
 	cleanups = append(cleanups, func() { stopLoop(); <-l.Done() })
 	cp := controlplane.New(controlplane.Config{
-		Client:      &client.Loopback{Server: api, Clock: l},
+		Client:      &loopClient{Loopback: &client.Loopback{Server: api, Clock: l}, post: l.Post},
 		Clock:       l,
 		Rand:        rng.Stream(seed, "scheduler"),
 		ClusterCIDR: s.cfg.ClusterCIDR,
