@@ -378,7 +378,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	}()
 	cleanups = append(cleanups, func() { stopLoop(); <-l.Done() })
 	cp := controlplane.New(controlplane.Config{
-		Client:      &loopClient{Loopback: &client.Loopback{Server: api, Clock: l}, post: l.Post},
+		Client:      &client.Loopback{Server: api, Clock: l},
 		Clock:       l,
 		Rand:        rng.Stream(seed, "scheduler"),
 		ClusterCIDR: s.cfg.ClusterCIDR,
