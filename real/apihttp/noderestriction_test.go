@@ -206,7 +206,9 @@ func TestNodePodWritesToItsOwnPod(t *testing.T) {
 func TestNodePatchOfItsOwnNodeIsAdmitted(t *testing.T) {
 	var e *env
 	az, err := auth.NewAuthorizer(auth.AuthorizerConfig{NodePatchesAdmitted: true,
-		Get: func(ctx context.Context, r *api.Resource, ns, name string) (api.Object, error) { return e.api.Get(ctx, r, ns, name) }})
+		Get: func(ctx context.Context, r *api.Resource, ns, name string) (api.Object, error) {
+			return e.api.Get(ctx, r, ns, name)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
