@@ -377,7 +377,10 @@ func (r *Runtime) watch(c *container, task client.Task, exitCh <-chan client.Exi
 		reason = cri.ReasonOOMKilled
 	}
 	// Delete waits for the output to be copied; then the log is complete.
-	ctx, cancel := r.opCtx()
+	// Not cut short by Close (which waits for this goroutine): a Delete
+	// canceled after containerd removed the task would return before
+	// closing the FIFOs, and no later runtime would find them.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.cfg.RequestTimeout)
 	defer cancel()
 	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 		if _, err := task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
