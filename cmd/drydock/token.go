@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -57,7 +58,7 @@ kubeconfig and the CA pin.`,
 				return &exitError{code: exitFailed, err: err}
 			}
 			if printJoin {
-				fmt.Fprintf(cmd.OutOrStdout(), join+"\n", t.String())
+				fmt.Fprintln(cmd.OutOrStdout(), strings.Replace(join, tokenPlaceholder, t.String(), 1))
 				return nil
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), t.String())
@@ -104,8 +105,12 @@ kubeconfig and the CA pin.`,
 	return cmd
 }
 
+// tokenPlaceholder stands for the token in joinCommand's result.
+const tokenPlaceholder = "<token>"
+
 // joinCommand is the drydock node command line for the server in dataDir,
-// with %s where the token goes.
+// with tokenPlaceholder where the token goes (not a format verb: the server
+// URL may hold a '%').
 func joinCommand(dataDir string) (string, error) {
 	kc, err := clientcmd.LoadFromFile(filepath.Join(dataDir, server.AdminKubeconfigFile))
 	if err != nil {
@@ -123,5 +128,5 @@ func joinCommand(dataDir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("drydock node --server %s --token %%s --ca-cert-hash %s --name NODE", cl.Server, auth.CertHash(ca)), nil
+	return fmt.Sprintf("drydock node --server %s --token %s --ca-cert-hash %s --name NODE", cl.Server, tokenPlaceholder, auth.CertHash(ca)), nil
 }
