@@ -2,6 +2,7 @@ package apihttp
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,6 +43,14 @@ var unservedPodSubresources = map[string]bool{"exec": true, "attach": true, "por
 // a Status error (404, 405).
 func parseRequest(req *http.Request) (*requestInfo, error) {
 	parts := splitPath(req.URL.Path)
+	if slices.Contains(parts, "") {
+		// An empty segment ("namespaces//pods") names nothing; read as
+		// namespace "" it would be authorised as all namespaces while the
+		// core's writes default it to "default".
+		if len(parts) > 0 && (parts[0] == "api" || parts[0] == "apis") {
+			return nil, notFoundPath()
+		}
+	}
 	var gv schema.GroupVersion
 	var rest []string
 	switch {

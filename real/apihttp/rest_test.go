@@ -50,6 +50,11 @@ func TestREST(t *testing.T) {
 		{name: "unknown group version", method: "GET", path: "/apis/apps/v1beta1/namespaces/default/deployments", code: 404},
 		{name: "namespaced path for cluster resource", method: "GET", path: "/api/v1/namespaces/default/nodes", code: 404},
 		{name: "named get needs namespace", method: "GET", path: "/api/v1/pods/p1", code: 404},
+		// An empty path segment names nothing: the authoriser would see
+		// namespace "" while the core wrote to "default".
+		{name: "empty namespace segment", method: "PUT", path: "/api/v1/namespaces//pods/p1",
+			body: `{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p1","labels":{"x":"y"}},"spec":{"containers":[{"name":"c","image":"busybox"}]}}`, code: 404},
+		{name: "empty name segment", method: "GET", path: "/api/v1/namespaces/default/pods//status", code: 404},
 		{name: "unknown subresource", method: "GET", path: "/api/v1/namespaces/default/pods/p1/foo", code: 404},
 		{name: "exec not served", method: "POST", path: "/api/v1/namespaces/default/pods/p1/exec?command=ls", code: 404,
 			contains: []string{"pods/exec is not served by drydock"}},
