@@ -158,32 +158,34 @@ func (k *Kubelet) podChanged(pod *corev1.Pod) {
 		k.addPod(pod)
 		return
 	}
-	k.setPod(ps, pod)
+	// A status someone else wrote (the node lifecycle controller marks
+	// pods not ready while the node is unreachable) is put right with the
+	// kubelet's own view, as Kubernetes' status manager reconciles a pod
+	// status that differs from the one it holds. The kubelet's own writes
+	// come back with the revision it already holds, so setPod refuses them
+	// and they cost no comparison.
+	old := ps.pod
+	if k.setPod(ps, pod) && !apiequality.Semantic.DeepEqual(&old.Status, &pod.Status) {
+		k.updateStatus(ps)
+	}
 }
 
-// setPod records a newer copy of the pod. A deletion, a shorter grace
-// period or a spec change needs a sync. A status someone else wrote (the
-// node lifecycle controller marks pods not ready while the node is
-// unreachable) is put right with the kubelet's own view, as Kubernetes'
-// status manager reconciles a pod status that differs from the one it
-// holds; the kubelet's own writes come back with the revision it already
-// has and are skipped above.
-func (k *Kubelet) setPod(ps *podState, pod *corev1.Pod) {
+// setPod records a newer copy of the pod; a deletion, a shorter grace
+// period or a spec change needs a sync. It reports whether it took a newer
+// copy that needed none (only status or metadata changed).
+func (k *Kubelet) setPod(ps *podState, pod *corev1.Pod) bool {
 	if !newer(pod.ResourceVersion, ps.pod.ResourceVersion) {
-		return
+		return false
 	}
-	old := ps.pod
 	ps.pod = pod
 	if (pod.DeletionTimestamp != nil) != ps.seenDeletion || !int64PtrEqual(pod.DeletionGracePeriodSeconds, ps.seenGrace) ||
 		pod.Generation != ps.seenGen {
 		ps.seenDeletion, ps.seenGrace, ps.seenGen = pod.DeletionTimestamp != nil, pod.DeletionGracePeriodSeconds, pod.Generation
 		k.specChanged(ps)
 		k.enqueue(ps)
-		return
+		return false
 	}
-	if old != nil && !apiequality.Semantic.DeepEqual(&old.Status, &pod.Status) {
-		k.updateStatus(ps)
-	}
+	return true
 }
 
 func int64PtrEqual(a, b *int64) bool {
