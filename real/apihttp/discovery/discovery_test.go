@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
@@ -323,9 +324,12 @@ func TestServes(t *testing.T) {
 func TestClientGoDiscovery(t *testing.T) {
 	h := Handler(Options{})
 	for _, plain := range []bool{false, true} {
+		var mu sync.Mutex // client-go asks for the group versions in parallel
 		var hits []string
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
 			hits = append(hits, r.URL.Path)
+			mu.Unlock()
 			if plain {
 				r.Header.Set("Accept", "application/json")
 			}
