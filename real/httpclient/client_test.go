@@ -517,6 +517,9 @@ func TestWatchResumeFailures(t *testing.T) {
 			f.watchFail = func(w http.ResponseWriter, r *http.Request) bool { return tc.fail(int(n.Add(1)), w) }
 			f.mu.Unlock()
 			f.cutWatches()
+			// Write only once the client re-watches: before, the event
+			// could still leave on the stream being cut.
+			eventually(t, l, "a re-watch", func() bool { return n.Load() >= 1 })
 			if _, err := c.Create(ctx, pod("a", ""), metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
