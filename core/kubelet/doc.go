@@ -25,10 +25,13 @@
 //     pod worker back-off (10s); the image pull back-off itself follows
 //     Kubernetes (10s doubling to 5m).
 //   - The previous instance of a restarted container is removed at once
-//     (Kubernetes keeps one dead instance for logs until garbage collection).
+//     (Kubernetes keeps one dead instance for logs until garbage
+//     collection); in real mode its log file is kept, so `kubectl logs
+//     --previous` still works (real/containerd, real/kubeletserver).
 //   - Not modelled: volumes, secrets and configmaps, env valueFrom,
 //     lifecycle hooks (postStart, preStop), eviction on resource pressure,
-//     static pods, in-place resize, logs and exec; sidecars (init containers
+//     static pods, in-place resize and exec (logs are the runtime's and the
+//     node server's business, not this package's); sidecars (init containers
 //     with restartPolicy Always) are started before the app containers
 //     without waiting for their startup probes.
 //   - Node readiness follows the runtime's status only for runtimes that
