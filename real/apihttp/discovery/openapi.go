@@ -139,33 +139,33 @@ func pathParam(name, desc string) *spec3.Parameter {
 }
 
 var (
-	paramPretty          = queryParam("pretty", "string", "If 'true', then the output is pretty printed.")
-	paramDryRun          = queryParam("dryRun", "string", "When present, indicates that modifications should not be persisted. Valid values are: All.")
-	paramFieldManager    = queryParam("fieldManager", "string", "fieldManager is a name associated with the actor or entity that is making these changes.")
-	paramFieldValidation = queryParam("fieldValidation", "string", "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields. Valid values are: Ignore, Warn, Strict.")
-	paramForce           = queryParam("force", "boolean", "Force is going to \"force\" Apply requests. It must be unset for non-apply patch requests.")
-	paramGrace           = queryParam("gracePeriodSeconds", "integer", "The duration in seconds before the object should be deleted.")
-	paramPropagation     = queryParam("propagationPolicy", "string", "Whether and how garbage collection will be performed: Orphan, Background or Foreground.")
+	paramPretty          = queryParam("pretty", "string", "Indent the JSON answer (\"true\").")
+	paramDryRun          = queryParam("dryRun", "string", "\"All\": check the request and answer as if it ran, storing nothing.")
+	paramFieldManager    = queryParam("fieldManager", "string", "Name of the client making the change.")
+	paramFieldValidation = queryParam("fieldValidation", "string", "What to do with unknown or repeated fields in the body: Ignore, Warn or Strict.")
+	paramForce           = queryParam("force", "boolean", "Take over conflicting fields in a server-side apply; only for apply patches.")
+	paramGrace           = queryParam("gracePeriodSeconds", "integer", "Seconds the object's processes get to stop before it is removed.")
+	paramPropagation     = queryParam("propagationPolicy", "string", "What happens to dependents: Orphan, Background or Foreground.")
 	listParams           = []*spec3.Parameter{
-		queryParam("allowWatchBookmarks", "boolean", "allowWatchBookmarks requests watch events with type \"BOOKMARK\"."),
-		queryParam("continue", "string", "The continue option should be set when retrieving more results from the server."),
-		queryParam("fieldSelector", "string", "A selector to restrict the list of returned objects by their fields."),
-		queryParam("labelSelector", "string", "A selector to restrict the list of returned objects by their labels."),
-		queryParam("limit", "integer", "limit is a maximum number of responses to return for a list call."),
-		queryParam("resourceVersion", "string", "resourceVersion sets a constraint on what resource versions a request may be served from."),
-		queryParam("resourceVersionMatch", "string", "resourceVersionMatch determines how resourceVersion is applied to list calls."),
-		queryParam("sendInitialEvents", "boolean", "`sendInitialEvents=true` may be set together with `watch=true`."),
-		queryParam("timeoutSeconds", "integer", "Timeout for the list/watch call."),
-		queryParam("watch", "boolean", "Watch for changes to the described resources and return them as a stream of add, update, and remove notifications."),
+		queryParam("allowWatchBookmarks", "boolean", "Send BOOKMARK events on a watch."),
+		queryParam("continue", "string", "Token from a previous page of a list."),
+		queryParam("fieldSelector", "string", "Only objects whose fields match, e.g. spec.nodeName=n1."),
+		queryParam("labelSelector", "string", "Only objects whose labels match, e.g. app=web."),
+		queryParam("limit", "integer", "Largest number of objects in one page."),
+		queryParam("resourceVersion", "string", "Revision the answer must be at least as new as (or start the watch from)."),
+		queryParam("resourceVersionMatch", "string", "How resourceVersion applies to a list: NotOlderThan or Exact."),
+		queryParam("sendInitialEvents", "boolean", "With watch=true: send the current objects first, then a bookmark."),
+		queryParam("timeoutSeconds", "integer", "End the list or watch after this many seconds."),
+		queryParam("watch", "boolean", "Stream changes (ADDED, MODIFIED, DELETED) instead of answering a list."),
 	}
 	logParams = []*spec3.Parameter{
-		queryParam("container", "string", "The container for which to stream logs. Defaults to only container if there is one container in the pod."),
-		queryParam("follow", "boolean", "Follow the log stream of the pod."),
-		queryParam("limitBytes", "integer", "If set, the number of bytes to read from the server before terminating the log output."),
-		queryParam("previous", "boolean", "Return previous terminated container logs."),
-		queryParam("sinceSeconds", "integer", "A relative time in seconds before the current time from which to show logs."),
-		queryParam("tailLines", "integer", "If set, the number of lines from the end of the logs to show."),
-		queryParam("timestamps", "boolean", "If true, add an RFC3339 timestamp at the beginning of every line of log output."),
+		queryParam("container", "string", "Container whose log to read; may be left out when the pod has one."),
+		queryParam("follow", "boolean", "Keep streaming as the container writes."),
+		queryParam("limitBytes", "integer", "Stop after this many bytes."),
+		queryParam("previous", "boolean", "Read the log of the container's previous, terminated instance."),
+		queryParam("sinceSeconds", "integer", "Only lines written in the last this many seconds."),
+		queryParam("tailLines", "integer", "Only this many lines from the end."),
+		queryParam("timestamps", "boolean", "Start each line with its RFC 3339 time."),
 	}
 )
 

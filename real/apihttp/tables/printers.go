@@ -56,9 +56,9 @@ const (
 
 var podColumns = []metav1.TableColumnDefinition{
 	nameColumn,
-	{Name: "Ready", Type: "string", Description: "The aggregate readiness state of this pod for accepting traffic."},
-	{Name: "Status", Type: "string", Description: "The aggregate status of the containers in this pod."},
-	{Name: "Restarts", Type: "string", Description: "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."},
+	{Name: "Ready", Type: "string", Description: "Ready containers out of all, as ready/total."},
+	{Name: "Status", Type: "string", Description: "What the pod is doing, summed up from its phase and containers."},
+	{Name: "Restarts", Type: "string", Description: "Container restarts in all, with how long ago the latest was."},
 	ageColumn,
 	{Name: "IP", Type: "string", Priority: 1, Description: corev1.PodStatus{}.SwaggerDoc()["podIP"]},
 	{Name: "Node", Type: "string", Priority: 1, Description: corev1.PodSpec{}.SwaggerDoc()["nodeName"]},
@@ -247,8 +247,8 @@ func orUnknown(s string) string {
 
 var nodeColumns = []metav1.TableColumnDefinition{
 	nameColumn,
-	{Name: "Status", Type: "string", Description: "The status of the node"},
-	{Name: "Roles", Type: "string", Description: "The roles of the node"},
+	{Name: "Status", Type: "string", Description: "Ready or not, and whether it takes new pods."},
+	{Name: "Roles", Type: "string", Description: "Roles from the node-role.kubernetes.io/ labels."},
 	ageColumn,
 	{Name: "Version", Type: "string", Description: corev1.NodeSystemInfo{}.SwaggerDoc()["kubeletVersion"]},
 	{Name: "Internal-IP", Type: "string", Priority: 1, Description: corev1.NodeStatus{}.SwaggerDoc()["addresses"]},
@@ -323,7 +323,7 @@ func nodeRow(node *corev1.Node, now time.Time) ([]interface{}, []metav1.TableRow
 
 var namespaceColumns = []metav1.TableColumnDefinition{
 	nameColumn,
-	{Name: "Status", Type: "string", Description: "The status of the namespace"},
+	{Name: "Status", Type: "string", Description: "Active, or Terminating while its contents are deleted."},
 	ageColumn,
 }
 
@@ -529,7 +529,7 @@ func eventRow(ev *corev1.Event, now time.Time) ([]interface{}, []metav1.TableRow
 
 var deploymentColumns = []metav1.TableColumnDefinition{
 	nameColumn,
-	{Name: "Ready", Type: "string", Description: "Number of the pod with ready state"},
+	{Name: "Ready", Type: "string", Description: "Ready pods out of those wanted, as ready/desired."},
 	{Name: "Up-to-date", Type: "string", Description: appsv1.DeploymentStatus{}.SwaggerDoc()["updatedReplicas"]},
 	{Name: "Available", Type: "string", Description: appsv1.DeploymentStatus{}.SwaggerDoc()["availableReplicas"]},
 	ageColumn,
