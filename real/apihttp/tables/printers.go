@@ -48,8 +48,8 @@ func typed[T api.Object](f func(T, time.Time) ([]interface{}, []metav1.TableRowC
 }
 
 const (
-	containersDescription = "Names of each container in the template."
-	imagesDescription     = "Images referenced by each container in the template."
+	containersDescription = "The pod template's container names."
+	imagesDescription     = "The images the pod template's containers run."
 )
 
 // ---- pods ----
