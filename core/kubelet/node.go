@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -91,8 +92,8 @@ func (k *Kubelet) setNode(n *corev1.Node) {
 func (k *Kubelet) initialNode() *corev1.Node {
 	n := &corev1.Node{}
 	if t := k.cfg.Node; t != nil {
-		n.Labels = copyMap(t.Labels)
-		n.Annotations = copyMap(t.Annotations)
+		n.Labels = maps.Clone(t.Labels)
+		n.Annotations = maps.Clone(t.Annotations)
 		n.Spec.Taints = append([]corev1.Taint(nil), t.Spec.Taints...)
 		n.Spec.Unschedulable = t.Spec.Unschedulable
 		n.Spec.PodCIDR = t.Spec.PodCIDR
@@ -112,17 +113,6 @@ func (k *Kubelet) initialNode() *corev1.Node {
 	}
 	n.Status = k.nodeStatus(nil)
 	return n
-}
-
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // capacity is the node's capacity with the pod count defaulted. The lists

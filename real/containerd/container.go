@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,7 +63,7 @@ type containerMeta struct {
 
 func (c *container) status() *cri.ContainerStatus {
 	st := c.st
-	st.Labels, st.Annotations = copyMap(st.Labels), copyMap(st.Annotations)
+	st.Labels, st.Annotations = maps.Clone(st.Labels), maps.Clone(st.Annotations)
 	return &st
 }
 
@@ -120,7 +121,7 @@ func (r *Runtime) reattach(ctx context.Context, c *container) error {
 // CreateContainer implements cri.Runtime.
 func (r *Runtime) CreateContainer(sandboxID string, cfg *cri.ContainerConfig, sbCfg *cri.SandboxConfig, done func(string, error)) {
 	c := *cfg
-	c.Labels, c.Annotations = copyMap(cfg.Labels), copyMap(cfg.Annotations)
+	c.Labels, c.Annotations = maps.Clone(cfg.Labels), maps.Clone(cfg.Annotations)
 	c.Command, c.Args, c.Env = append([]string(nil), cfg.Command...), append([]string(nil), cfg.Args...), append([]cri.KeyValue(nil), cfg.Env...)
 	r.async(func() {
 		id, err := r.createContainer(sandboxID, &c)

@@ -302,17 +302,6 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // recover loads sandboxes and containers from containerd labels.
 func (r *Runtime) recover(ctx context.Context) error {
 	cctx := withTimeout(ctx, r.ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,7 @@ type sandboxMeta struct {
 
 func (sb *sandbox) status() *cri.SandboxStatus {
 	st := sb.st
-	st.Labels, st.Annotations = copyMap(st.Labels), copyMap(st.Annotations)
+	st.Labels, st.Annotations = maps.Clone(st.Labels), maps.Clone(st.Annotations)
 	return &st
 }
 
@@ -86,7 +87,7 @@ func (r *Runtime) loadSandbox(ctx context.Context, ctr client.Container, info co
 // the pod's hosts, hostname and resolv.conf files, and a record in containerd.
 func (r *Runtime) RunPodSandbox(cfg *cri.SandboxConfig, done func(*cri.SandboxStatus, error)) {
 	c := *cfg
-	c.Labels, c.Annotations = copyMap(cfg.Labels), copyMap(cfg.Annotations)
+	c.Labels, c.Annotations = maps.Clone(cfg.Labels), maps.Clone(cfg.Annotations)
 	r.async(func() {
 		st, err := r.runSandbox(&c)
 		r.cfg.Post(func() { done(st, err) })
