@@ -1,9 +1,7 @@
 package tui_test
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/drydock-sim/drydock/core/feed"
+	"github.com/drydock-sim/drydock/internal/testsync"
 	"github.com/drydock-sim/drydock/sim"
 	"github.com/drydock-sim/drydock/tui"
 )
@@ -28,24 +27,6 @@ func (c *countingSource) Frame(elapsed time.Duration, cmds []feed.Command) feed.
 	return b
 }
 
-// syncBuffer is a bytes.Buffer safe for the renderer's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // The whole program runs without a terminal: frames flow from the feed on
 // bubbletea's command goroutines while keys arrive, and q ends it. Run with
 // -race, this is where a frame touching the model would show.
@@ -57,7 +38,7 @@ func TestProgramRuns(t *testing.T) {
 	src := &countingSource{Source: f}
 	m := tui.New(src, tui.Options{Width: 100, Height: 30, FrameInterval: 5 * time.Millisecond})
 	defer m.Close()
-	out := &syncBuffer{}
+	out := &testsync.Buffer{}
 	p := tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(out))
 	done := make(chan error, 1)
 	go func() { _, err := p.Run(); done <- err }()

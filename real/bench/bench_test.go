@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/drydock-sim/drydock/internal/testsync"
 	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
 	"github.com/drydock-sim/drydock/real/images"
 )
@@ -437,7 +438,7 @@ func (c *cluster) logHeapProfile(b *testing.B) {
 	if err := c.agent.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		b.Fatal(err)
 	}
-	waitFor(b, "heap profile", 30*time.Second, func() (bool, string) {
+	testsync.Until(b, "heap profile", 30*time.Second, func() (bool, string) {
 		return strings.Contains(c.agent.log(), "heap profile written"), ""
 	})
 	if dir := os.Getenv("DRYDOCK_BENCH_PROFILE_DIR"); dir != "" {
@@ -514,7 +515,7 @@ func (c *cluster) createPods(b *testing.B, label string, n int) {
 func (c *cluster) waitRunning(b *testing.B, label string, n int, timeout time.Duration) {
 	b.Helper()
 	ctx := context.Background()
-	waitFor(b, fmt.Sprintf("%d pods Running", n), timeout, func() (bool, string) {
+	testsync.Until(b, fmt.Sprintf("%d pods Running", n), timeout, func() (bool, string) {
 		if c.agent.exited() || c.server.exited() {
 			b.Fatalf("a drydock process exited (server: %v, agent: %v)", c.server.err, c.agent.err)
 		}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/drydock-sim/drydock/internal/testsync"
 	"github.com/drydock-sim/drydock/real/cni/netnstest"
 	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
 )
@@ -158,22 +159,6 @@ func tail(s string, n int) string {
 	return s
 }
 
-// waitFor polls cond every 100 ms until it holds or timeout passes.
-func waitFor(tb testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
-	tb.Helper()
-	end := time.Now().Add(timeout)
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			tb.Fatalf("timed out after %s waiting for %s; last: %s", timeout, what, detail)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // cluster is one `drydock server` (embedded etcd) and one `drydock node`,
 // both subprocesses of the benchmark.
 type cluster struct {
@@ -236,7 +221,7 @@ func startCluster(tb testing.TB, kind agentKind) *cluster {
 	}
 	c.server = startProc(tb, "server", []string{"GODEBUG=gctrace=1"}, srvArgs...)
 	var url, token, caHash string
-	waitFor(tb, "server ready", 2*time.Minute, func() (bool, string) {
+	testsync.Until(tb, "server ready", 2*time.Minute, func() (bool, string) {
 		if c.server.exited() {
 			tb.Fatalf("server exited: %v\n%s", c.server.err, tail(c.server.log(), 8<<10))
 		}
@@ -270,7 +255,7 @@ func startCluster(tb testing.TB, kind agentKind) *cluster {
 		"--data-dir", filepath.Join(nodeDir, "data"), "--pod-log-dir", filepath.Join(nodeDir, "pods"),
 		"--containerd-namespace", c.ctrNS, "--bridge", "ddb"+tag)...)
 	ctx := context.Background()
-	waitFor(tb, "node Ready with a pod CIDR", 2*time.Minute, func() (bool, string) {
+	testsync.Until(tb, "node Ready with a pod CIDR", 2*time.Minute, func() (bool, string) {
 		if c.agent.exited() {
 			tb.Fatalf("agent exited: %v\n%s", c.agent.err, tail(c.agent.log(), 8<<10))
 		}
@@ -286,7 +271,7 @@ func startCluster(tb testing.TB, kind agentKind) *cluster {
 		return false, fmt.Sprintf("podCIDR %q conditions %v", n.Spec.PodCIDR, n.Status.Conditions)
 	})
 	// The pod network is set up once the agent has seen the CIDR.
-	waitFor(tb, "agent's pod network", time.Minute, func() (bool, string) {
+	testsync.Until(tb, "agent's pod network", time.Minute, func() (bool, string) {
 		return strings.Contains(c.agent.log(), "pod network ready"), tail(c.agent.log(), 2<<10)
 	})
 	for _, p := range []*proc{c.server, c.agent} {
@@ -333,7 +318,7 @@ func (c *cluster) deletePods(tb testing.TB, selector string, timeout time.Durati
 			}
 		}
 	}
-	waitFor(tb, "pods "+selector+" gone", timeout, func() (bool, string) {
+	testsync.Until(tb, "pods "+selector+" gone", timeout, func() (bool, string) {
 		l, err := c.cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return false, err.Error()

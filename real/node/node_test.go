@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/drydock-sim/drydock/internal/testsync"
 	"github.com/drydock-sim/drydock/real/cni/netnstest"
 	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
 	"github.com/drydock-sim/drydock/real/server"
@@ -85,39 +85,6 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// syncBuf is a goroutine-safe log sink.
-type syncBuf struct {
-	ch  chan struct{}
-	buf bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.ch <- struct{}{}
-	defer func() { <-b.ch }()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.ch <- struct{}{}
-	defer func() { <-b.ch }()
-	return b.buf.String()
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	end := time.Now().Add(timeout)
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %s waiting for %s; last: %s", timeout, what, detail)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // The whole node side against an in-process server: the agent runs as a
 // separate process in a network namespace of its own, linked to the host
 // by a veth pair. It joins, registers a Ready node that gets a pod CIDR,
@@ -139,7 +106,7 @@ func TestNodeAgentRunsPods(t *testing.T) {
 
 	// The node registers, becomes Ready and gets a pod CIDR.
 	var podCIDR string
-	waitFor(t, "node Ready with a pod CIDR", 90*time.Second, func() (bool, string) {
+	testsync.Until(t, "node Ready with a pod CIDR", 90*time.Second, func() (bool, string) {
 		select {
 		case <-agentDone:
 			t.Fatalf("agent exited: %v", agent.err)
@@ -175,7 +142,7 @@ func TestNodeAgentRunsPods(t *testing.T) {
 	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "pod Running with an IP", 90*time.Second, func() (bool, string) {
+	testsync.Until(t, "pod Running with an IP", 90*time.Second, func() (bool, string) {
 		p, err := cs.CoreV1().Pods("default").Get(ctx, "hello", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -186,7 +153,7 @@ func TestNodeAgentRunsPods(t *testing.T) {
 	if prefix := strings.Join(strings.Split(podCIDR, ".")[:3], "."); !strings.HasPrefix(p.Status.PodIP, prefix+".") {
 		t.Errorf("pod IP %s outside the node's pod CIDR %s", p.Status.PodIP, podCIDR)
 	}
-	waitFor(t, "pod log through the API server", 30*time.Second, func() (bool, string) {
+	testsync.Until(t, "pod log through the API server", 30*time.Second, func() (bool, string) {
 		rc, err := cs.CoreV1().Pods("default").GetLogs("hello", &corev1.PodLogOptions{Container: "c"}).Stream(ctx)
 		if err != nil {
 			return false, err.Error()
@@ -202,7 +169,7 @@ func TestNodeAgentRunsPods(t *testing.T) {
 	if _, err := cs.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "service rules", 30*time.Second, func() (bool, string) {
+	testsync.Until(t, "service rules", 30*time.Second, func() (bool, string) {
 		s, err := cs.CoreV1().Services("default").Get(ctx, "hello", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -219,14 +186,14 @@ func TestNodeAgentRunsPods(t *testing.T) {
 	}
 	cfg.Token = ""
 	agent = startAgent(t, ns, cfg)
-	waitFor(t, "restarted agent renews its lease", 60*time.Second, func() (bool, string) {
+	testsync.Until(t, "restarted agent renews its lease", 60*time.Second, func() (bool, string) {
 		l, err := cs.CoordinationV1().Leases("kube-node-lease").Get(ctx, nodeName, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
 		return strings.Contains(agent.log(), "using stored credentials") && l.Spec.RenewTime.After(time.Now().Add(-2*time.Second)), ""
 	})
-	waitFor(t, "service rules again", 30*time.Second, func() (bool, string) {
+	testsync.Until(t, "service rules again", 30*time.Second, func() (bool, string) {
 		s, _ := cs.CoreV1().Services("default").Get(ctx, "hello", metav1.GetOptions{})
 		out, _ := ns.Exec("iptables-save", "-t", "nat")
 		return strings.Contains(out, s.Spec.ClusterIP+"/32"), out
@@ -242,7 +209,7 @@ func TestNodeAgentRunsPods(t *testing.T) {
 	if err := cs.CoreV1().Pods("default").Delete(ctx, "hello", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "pod gone", 60*time.Second, func() (bool, string) {
+	testsync.Until(t, "pod gone", 60*time.Second, func() (bool, string) {
 		_, err := cs.CoreV1().Pods("default").Get(ctx, "hello", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
@@ -290,7 +257,7 @@ func TestNodeNotReadyUntilPodCIDR(t *testing.T) {
 		}
 		return corev1.NodeCondition{}, n.Spec.PodCIDR, nil
 	}
-	waitFor(t, "node NotReady for the network", 90*time.Second, func() (bool, string) {
+	testsync.Until(t, "node NotReady for the network", 90*time.Second, func() (bool, string) {
 		c, cidr, err := readyOf()
 		if err != nil {
 			return false, err.Error()
@@ -305,7 +272,7 @@ func TestNodeNotReadyUntilPodCIDR(t *testing.T) {
 	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "pod waiting for the network", 30*time.Second, func() (bool, string) {
+	testsync.Until(t, "pod waiting for the network", 30*time.Second, func() (bool, string) {
 		p, err := cs.CoreV1().Pods("default").Get(ctx, "early", metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -325,7 +292,7 @@ func TestNodeNotReadyUntilPodCIDR(t *testing.T) {
 	})
 
 	// The pod CIDR arrives (set by hand: the cluster CIDR is full).
-	waitFor(t, "pod CIDR set", 30*time.Second, func() (bool, string) {
+	testsync.Until(t, "pod CIDR set", 30*time.Second, func() (bool, string) {
 		n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
@@ -334,7 +301,7 @@ func TestNodeNotReadyUntilPodCIDR(t *testing.T) {
 		_, err = cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
 		return err == nil, fmt.Sprint(err)
 	})
-	waitFor(t, "node Ready and the pod Running", 60*time.Second, func() (bool, string) {
+	testsync.Until(t, "node Ready and the pod Running", 60*time.Second, func() (bool, string) {
 		c, _, err := readyOf()
 		if err != nil {
 			return false, err.Error()
@@ -350,7 +317,7 @@ func TestNodeNotReadyUntilPodCIDR(t *testing.T) {
 	if err := cs.CoreV1().Pods("default").Delete(ctx, "early", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "pod gone", 60*time.Second, func() (bool, string) {
+	testsync.Until(t, "pod gone", 60*time.Second, func() (bool, string) {
 		_, err := cs.CoreV1().Pods("default").Get(ctx, "early", metav1.GetOptions{})
 		return apierrors.IsNotFound(err), fmt.Sprint(err)
 	})
@@ -389,7 +356,7 @@ func newTestCluster(t *testing.T, clusterCIDR string) *testCluster {
 	ns.Run(t, "ip", "route", "add", "default", "via", hostIP)
 
 	// Server on the host side.
-	logs := &syncBuf{ch: make(chan struct{}, 1)}
+	logs := &testsync.Buffer{}
 	srv, err := server.New(server.Config{DataDir: t.TempDir(), BindAddress: hostIP, SecurePort: 0, CompactionInterval: -1,
 		EtcdUnsafeNoFsync: true, ClusterCIDR: clusterCIDR, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {

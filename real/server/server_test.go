@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/core/store"
+	"github.com/drydock-sim/drydock/internal/testsync"
 	"github.com/drydock-sim/drydock/real/apihttp"
 	"github.com/drydock-sim/drydock/real/auth"
 	"github.com/drydock-sim/drydock/real/etcdstore"
@@ -33,24 +33,6 @@ import (
 )
 
 const deadline = 60 * time.Second
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  chan struct{}
-	buf bytes.Buffer
-}
-
-func newSyncBuffer() *syncBuffer { return &syncBuffer{mu: make(chan struct{}, 1)} }
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.Write(p)
-}
-func (b *syncBuffer) String() string {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.String()
-}
 
 // startServer runs a server on loopback with a temporary data dir until
 // the test ends.
@@ -64,7 +46,7 @@ func startServer(t *testing.T, mod func(*Config)) *Server {
 // also run at cleanup).
 func runServer(t *testing.T, mod func(*Config)) (*Server, func()) {
 	t.Helper()
-	logs := newSyncBuffer()
+	logs := &testsync.Buffer{}
 	cfg := Config{
 		DataDir:            t.TempDir(),
 		BindAddress:        "127.0.0.1",
@@ -388,7 +370,7 @@ func TestShutdownEndsWatchesCleanly(t *testing.T) {
 
 // A handler's panic reaches the log with its stack, at Error level.
 func TestRequestLogReportsPanics(t *testing.T) {
-	logs := newSyncBuffer()
+	logs := &testsync.Buffer{}
 	s, err := New(Config{DataDir: t.TempDir(), BindAddress: "127.0.0.1", AdvertiseAddress: "127.0.0.1",
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
