@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drydock-sim/drydock/core/feed"
+	"github.com/drydock-sim/drydock/internal/golden"
 	"github.com/drydock-sim/drydock/sim"
 	"github.com/drydock-sim/drydock/sim/scenario"
 	"github.com/drydock-sim/drydock/tui"
@@ -101,22 +102,9 @@ func (h *harness) jump(to string) {
 	h.frame(0)
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./tui -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (go test ./tui -run %s -update rewrites it)\n--- got:\n%s\n--- want:\n%s", name, path, t.Name(), got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), []byte(got), *update)
 }
 
 // Every view, at moments of node-failure-recovery that show it at work.
@@ -156,7 +144,7 @@ func TestViewsGolden(t *testing.T) {
 			h := newHarness(t, loadScenario(t, tc.edit), tc.w, tc.h)
 			h.jump(tc.at)
 			h.keys(tc.keys...)
-			golden(t, tc.name, h.m.View())
+			checkGolden(t, tc.name, h.m.View())
 		})
 	}
 }
@@ -171,7 +159,7 @@ func TestRolloutGolden(t *testing.T) {
 	h := newHarness(t, sc, 80, 24)
 	h.jump("1m4s")
 	h.keys("4")
-	golden(t, "deployments-rolling-update", h.m.View())
+	checkGolden(t, "deployments-rolling-update", h.m.View())
 }
 
 // A preemption: the high-priority pod's failed attempt nominates a node
@@ -184,7 +172,7 @@ func TestPreemptionGolden(t *testing.T) {
 	h := newHarness(t, sc, 100, 40)
 	h.jump("2m30s")
 	h.keys("2", "/critical", "enter", "enter")
-	golden(t, "pod-detail-preemption", h.m.View())
+	checkGolden(t, "pod-detail-preemption", h.m.View())
 }
 
 // Keys that act on the simulation reach the feed and show in the header.
@@ -355,7 +343,7 @@ func TestThousandNodesGolden(t *testing.T) {
 			h := newHarness(t, sc, 100, 30)
 			h.jump("3m")
 			h.keys(tc.keys...)
-			golden(t, tc.name, h.m.View())
+			checkGolden(t, tc.name, h.m.View())
 		})
 	}
 }

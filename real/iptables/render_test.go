@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/drydock-sim/drydock/core/proxy"
+	"github.com/drydock-sim/drydock/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -123,25 +123,9 @@ func fixture() []svcSpec {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the generated text (run with -update to accept):\n--- got\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestRenderGolden(t *testing.T) {
@@ -158,7 +142,7 @@ func TestRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, c.golden, got)
+			checkGolden(t, c.golden, got)
 			again, _ := Render(c.cfg, ruleSet(fixture()...))
 			if !bytes.Equal(got, again) {
 				t.Fatal("Render is not deterministic")
@@ -172,7 +156,7 @@ func TestRenderEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "empty.golden", got)
+	checkGolden(t, "empty.golden", got)
 }
 
 func TestChainNames(t *testing.T) {
@@ -298,7 +282,7 @@ func TestIncrementalApply(t *testing.T) {
 	if err := b.Apply(ruleSet(specs...)); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "endpoint-change.golden", []byte(k.inputs[len(k.inputs)-1]))
+	checkGolden(t, "endpoint-change.golden", []byte(k.inputs[len(k.inputs)-1]))
 
 	// "none" gets endpoints: filter rules go, nat rules come.
 	specs[2].eps = []ep{{"10.244.1.50", node}}
@@ -306,7 +290,7 @@ func TestIncrementalApply(t *testing.T) {
 	if err := b.Apply(ruleSet(specs...)); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "service-gets-endpoints.golden", []byte(k.inputs[len(k.inputs)-1]))
+	checkGolden(t, "service-gets-endpoints.golden", []byte(k.inputs[len(k.inputs)-1]))
 
 	// Stale UDP conntrack entries are cleared after the full sync and after
 	// UDP rules change, not after TCP-only changes.

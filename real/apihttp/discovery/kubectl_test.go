@@ -24,6 +24,7 @@ import (
 	k8stypes "k8s.io/apimachinery/pkg/types"
 
 	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/internal/golden"
 	"github.com/drydock-sim/drydock/real/apihttp/tables"
 )
 
@@ -278,23 +279,7 @@ func (k kubectlRunner) run(t *testing.T, stdin string, args ...string) (string, 
 
 func checkKubectlGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("kubectl output differs from %s:\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), []byte(got), *update)
 }
 
 // TestKubectl runs the real kubectl against discovery plus a fake list
