@@ -405,3 +405,97 @@ func TestStatusUpdateDoesNotAliasInput(t *testing.T) {
 		t.Errorf("stored pod changed with the caller's object: %+v", got)
 	}
 }
+
+// TestDeletionAnswersWithDeletionRevision: like Kubernetes, a request that
+// removes an object answers with its last state at the deletion's revision,
+// the same object watchers get in DELETED, whether the removal is an
+// immediate delete, a forced delete of a deleting pod, or an update that
+// empties a deleting object's finalizers.
+func TestDeletionAnswersWithDeletionRevision(t *testing.T) {
+	zero := int64(0)
+	fg := metav1.DeletePropagationForeground
+	tests := []struct {
+		name   string
+		set    func(h *harness.Harness) // creates the object "x" and prepares it
+		remove func(h *harness.Harness) (api.Object, error)
+		res    *api.Resource
+	}{
+		{
+			name: "immediate delete",
+			set:  func(h *harness.Harness) { h.Create(pod("x")) },
+			remove: func(h *harness.Harness) (api.Object, error) {
+				obj, gone, err := h.API.Delete(ctx, api.Pods, "default", "x", metav1.DeleteOptions{})
+				if err == nil && !gone {
+					t.Error("not gone")
+				}
+				return obj, err
+			},
+			res: api.Pods,
+		},
+		{
+			name: "forced delete of a terminating pod",
+			set: func(h *harness.Harness) {
+				h.Create(pod("x"))
+				if err := h.API.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "default"},
+					Target: corev1.ObjectReference{Kind: "Node", Name: "n1"}}); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := h.API.Delete(ctx, api.Pods, "default", "x", metav1.DeleteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			remove: func(h *harness.Harness) (api.Object, error) {
+				obj, gone, err := h.API.Delete(ctx, api.Pods, "default", "x", metav1.DeleteOptions{GracePeriodSeconds: &zero})
+				if err == nil && !gone {
+					t.Error("not gone")
+				}
+				return obj, err
+			},
+			res: api.Pods,
+		},
+		{
+			name: "update emptying the finalizers",
+			set: func(h *harness.Harness) {
+				h.Create(deployment("x", 1))
+				if _, _, err := h.API.Delete(ctx, api.Deployments, "default", "x", metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			remove: func(h *harness.Harness) (api.Object, error) {
+				up := h.Get(api.Deployments, "default", "x").DeepCopyObject().(api.Object)
+				up.SetFinalizers(nil)
+				return h.API.Update(ctx, up, "")
+			},
+			res: api.Deployments,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := harness.New(t)
+			tt.set(h)
+			before := h.Get(tt.res, "default", "x").GetResourceVersion()
+			var deleted api.Object
+			if _, err := h.API.Watch(ctx, tt.res, "default", metav1.ListOptions{ResourceVersion: before}, func(ev api.WatchEvent) {
+				if ev.Type == "DELETED" {
+					deleted = ev.Object.(api.Object)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			obj, err := tt.remove(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if deleted == nil {
+				t.Fatal("watch saw no DELETED")
+			}
+			if obj.GetResourceVersion() == before || obj.GetResourceVersion() != deleted.GetResourceVersion() {
+				t.Errorf("answer's resourceVersion %s, before %s, DELETED event's %s; want the event's",
+					obj.GetResourceVersion(), before, deleted.GetResourceVersion())
+			}
+			if h.Get(tt.res, "default", "x") != nil {
+				t.Error("object still stored")
+			}
+		})
+	}
+}

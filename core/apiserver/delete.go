@@ -70,11 +70,14 @@ func (s *Server) Delete(ctx context.Context, r *api.Resource, ns, name string, o
 	_, isNS := old.(*corev1.Namespace)
 	if !graceful && len(finalizers) == 0 && !isNS {
 		rev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
-		if _, _, err := s.store.Delete(key, rev); err != nil {
+		// Like Kubernetes, answer with the last state at the deletion's
+		// revision (what watchers see in DELETED), not the previous one.
+		last, _, err := s.store.Delete(key, rev)
+		if err != nil {
 			return nil, false, storeError(err, r, name)
 		}
 		s.releaseService(old)
-		return old, true, nil
+		return last.(api.Object), true, nil
 	}
 
 	// Only metadata (and a namespace's phase) change below, through
@@ -105,10 +108,11 @@ func (s *Server) Delete(ctx context.Context, r *api.Resource, ns, name string, o
 	}
 	rev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
 	if finalized(obj) {
-		if _, _, err := s.store.Delete(key, rev); err != nil {
+		last, _, err := s.store.Delete(key, rev)
+		if err != nil {
 			return nil, false, storeError(err, r, name)
 		}
-		return obj, true, nil
+		return last.(api.Object), true, nil
 	}
 	if _, err := s.store.Update(key, obj, rev); err != nil {
 		return nil, false, storeError(err, r, name)

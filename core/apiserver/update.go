@@ -143,11 +143,16 @@ func (s *Server) updateLocked(r *api.Resource, key string, old, obj api.Object, 
 	}
 	oldRev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
 	if finalized(obj) {
-		if _, _, err := s.store.Delete(key, oldRev); err != nil {
+		// As in Kubernetes, an update that empties a deleting object's
+		// finalizers deletes it instead of writing it: watchers see DELETED
+		// (of the stored state) and the caller gets that state at the
+		// deletion's revision.
+		last, _, err := s.store.Delete(key, oldRev)
+		if err != nil {
 			return nil, storeError(err, r, obj.GetName())
 		}
 		s.releaseService(obj)
-		return obj, nil
+		return last.(api.Object), nil
 	}
 	if _, err := s.store.Update(key, obj, oldRev); err != nil {
 		return nil, storeError(err, r, obj.GetName())
