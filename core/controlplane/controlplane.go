@@ -23,6 +23,7 @@ import (
 	"github.com/drydock-sim/drydock/core/controllers/namespace"
 	"github.com/drydock-sim/drydock/core/controllers/nodeipam"
 	"github.com/drydock-sim/drydock/core/controllers/nodelifecycle"
+	"github.com/drydock-sim/drydock/core/controllers/podgc"
 	"github.com/drydock-sim/drydock/core/controllers/replicaset"
 	"github.com/drydock-sim/drydock/core/events"
 	"github.com/drydock-sim/drydock/core/informer"
@@ -47,6 +48,16 @@ type Config struct {
 	DecisionSink func(scheduler.Decision)
 	// OnError hears reconcile and watch failures.
 	OnError func(component string, err error)
+	// Log hears the log lines components write at Info, as a message and
+	// key/value pairs (nil: none). Only the pod garbage collector writes
+	// any: it records no Events in Kubernetes either.
+	Log func(component, msg string, keysAndValues ...any)
+	// TerminatedPodGCThreshold is kube-controller-manager's
+	// --terminated-pod-gc-threshold: how many terminated pods may exist
+	// before the pod garbage collector deletes the oldest. nil: Kubernetes'
+	// 12500; 0 or less turns that pass off (the collector's other passes
+	// still run).
+	TerminatedPodGCThreshold *int32
 	// ClusterCIDR turns on the node IPAM controller (kube-controller-manager's
 	// --allocate-node-cidrs with --cluster-cidr): Nodes get spec.podCIDR(s)
 	// from it. Empty (the simulator): no pod CIDRs are allocated. Check the
@@ -74,6 +85,7 @@ type ControlPlane struct {
 	GC            *gc.Controller
 	Namespaces    *namespace.Controller
 	EventTTL      *eventttl.Controller
+	PodGC         *podgc.Controller
 	// NodeIPAM is nil unless Config.ClusterCIDR is set.
 	NodeIPAM *nodeipam.Controller
 
@@ -110,6 +122,17 @@ func New(cfg Config) *ControlPlane {
 	cp.NodeLifecycle = nodelifecycle.New(nodelifecycle.Config{Client: cfg.Client, Clock: cfg.Clock,
 		Recorder: cfg.Recorder("node-controller"), Nodes: inf[api.Nodes], Leases: inf[api.Leases], Pods: inf[api.Pods],
 		NodeMonitorPeriod: cfg.NodeMonitorPeriod, NodeMonitorGracePeriod: cfg.NodeMonitorGracePeriod})
+	threshold := podgc.DefaultTerminatedPodThreshold
+	if cfg.TerminatedPodGCThreshold != nil {
+		threshold = int(*cfg.TerminatedPodGCThreshold)
+	}
+	var gcLog func(msg string, kv ...any)
+	if cfg.Log != nil {
+		gcLog = func(msg string, kv ...any) { cfg.Log("pod-garbage-collector", msg, kv...) }
+	}
+	// PodGC shares the node lifecycle controller's pods-by-node index.
+	cp.PodGC = podgc.New(podgc.Config{Client: cfg.Client, Clock: cfg.Clock, Pods: inf[api.Pods], Nodes: inf[api.Nodes],
+		TerminatedPodThreshold: threshold, PodNodeIndex: nodelifecycle.PodNodeIndex, Log: gcLog})
 	cp.Endpoints = endpoints.New(endpoints.Config{Client: cfg.Client, Clock: cfg.Clock,
 		Recorder: cfg.Recorder("endpoint-controller"), Services: inf[api.Services], Pods: inf[api.Pods], Endpoints: inf[api.Endpoints]})
 	cp.GC = gc.New(gc.Config{Client: cfg.Client, Clock: cfg.Clock, Recorder: cfg.Recorder("garbage-collector"),
@@ -189,7 +212,7 @@ func (cp *ControlPlane) wakeScheduler() {
 
 func (cp *ControlPlane) runners() []*controller.Controller {
 	rs := []*controller.Controller{cp.ReplicaSets.Runner, cp.Deployments.Runner, cp.NodeLifecycle.Runner,
-		cp.NodeLifecycle.PodRunner, cp.Endpoints.Runner, cp.GC.Runner, cp.Namespaces.Runner, cp.EventTTL.Runner}
+		cp.NodeLifecycle.PodRunner, cp.Endpoints.Runner, cp.GC.Runner, cp.Namespaces.Runner, cp.EventTTL.Runner, cp.PodGC.Runner}
 	if cp.NodeIPAM != nil {
 		rs = append(rs, cp.NodeIPAM.Runner)
 	}
