@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/drydock-sim/drydock/core/controllers/podgc"
 	"github.com/drydock-sim/drydock/real/server"
 )
 
@@ -47,6 +48,7 @@ func runDaemon(cmd *cobra.Command, level string, build func(*slog.Logger) (inter
 func newServerCommand() *cobra.Command {
 	var cfg server.Config
 	var level string
+	var gcThreshold int32
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane: API server (HTTPS), etcd, scheduler and controllers",
@@ -68,6 +70,7 @@ SIGTERM or SIGINT shuts it down gracefully. Logs go to stderr.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDaemon(cmd, level, func(log *slog.Logger) (interface{ Run(context.Context) error }, error) {
 				cfg.Logger = log
+				cfg.TerminatedPodGCThreshold = &gcThreshold
 				return server.New(cfg)
 			})
 		},
@@ -89,6 +92,8 @@ SIGTERM or SIGINT shuts it down gracefully. Logs go to stderr.`,
 	f.StringVar(&cfg.ClusterCIDR, "cluster-cidr", server.DefaultClusterCIDR, "pod network; each node gets a /24 (IPv4) of it")
 	f.DurationVar(&cfg.NodeMonitorPeriod, "node-monitor-period", 5*time.Second, "how often node health is checked")
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may go without renewing its Lease before it is marked NotReady")
+	f.Int32Var(&gcThreshold, "terminated-pod-gc-threshold", podgc.DefaultTerminatedPodThreshold,
+		"number of terminated pods that may exist before the pod garbage collector deletes the oldest (0 or less: never by count)")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the control plane's random choices (0: random, logged)")
 	f.BoolVar(&cfg.LogRequests, "log-requests", false, "log every API request at info level")
 	f.StringVar(&level, "log-level", "info", "debug, info, warn or error")

@@ -88,6 +88,12 @@ type Config struct {
 	// NotReady (zero: Kubernetes' 5s and 40s).
 	NodeMonitorPeriod      time.Duration
 	NodeMonitorGracePeriod time.Duration
+	// TerminatedPodGCThreshold is kube-controller-manager's
+	// --terminated-pod-gc-threshold: how many terminated (Succeeded or
+	// Failed) pods may exist before the pod garbage collector deletes the
+	// oldest (nil: 12500; 0 or less: never by count; orphaned and
+	// out-of-service pods are collected either way).
+	TerminatedPodGCThreshold *int32
 	// CompactionInterval: how often etcd history older than one interval
 	// is compacted (default 5m; negative: never).
 	CompactionInterval time.Duration
@@ -384,8 +390,12 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		ClusterCIDR: s.cfg.ClusterCIDR,
 		ServiceCIDR: s.cfg.ServiceCIDR,
 
-		NodeMonitorPeriod:      s.cfg.NodeMonitorPeriod,
-		NodeMonitorGracePeriod: s.cfg.NodeMonitorGracePeriod,
+		NodeMonitorPeriod:        s.cfg.NodeMonitorPeriod,
+		NodeMonitorGracePeriod:   s.cfg.NodeMonitorGracePeriod,
+		TerminatedPodGCThreshold: s.cfg.TerminatedPodGCThreshold,
+		Log: func(component, msg string, kv ...any) {
+			s.log.Info(msg, append([]any{"component", component}, kv...)...)
+		},
 		OnError: func(component string, err error) {
 			// Conflicts and races with deletions are routine for
 			// level-based controllers: they retry.
