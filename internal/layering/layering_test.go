@@ -3,7 +3,8 @@
 // sim and real never import each other, tui knows core and a feed but not
 // sim's or real's insides, core imports none of them, and the real driver
 // runs the very control-plane and node-agent packages the simulator runs
-// instead of forks of them.
+// instead of forks of them; the node agent has one command line for its two
+// binaries, and drydock-node links no part of the server side.
 package layering
 
 import (
@@ -105,5 +106,39 @@ func TestRealRunsTheCore(t *testing.T) {
 		if !seen[p] {
 			t.Errorf("package %s not found", p)
 		}
+	}
+}
+
+// The node agent has one command line (real/node/nodecmd) under two names,
+// `drydock node` and drydock-node, and drydock-node links the node side
+// only: none of the control plane, etcd server, simulator or dashboard.
+func TestNodeBinaryIsNodeOnly(t *testing.T) {
+	// Each entry and the packages below it.
+	forbidden := []string{module + "real/server", module + "real/apihttp", module + "real/etcdstore",
+		module + "core/controlplane", module + "core/scheduler", module + "core/controllers",
+		module + "sim", module + "tui", module + "cmd/drydock",
+		"go.etcd.io/etcd/server", "github.com/charmbracelet", "gonum.org"}
+	seen := 0
+	for _, p := range list(t) {
+		switch p.ImportPath {
+		case module + "cmd/drydock", module + "cmd/drydock-node":
+			seen++
+			if !slices.Contains(p.Imports, module+"real/node/nodecmd") {
+				t.Errorf("%s does not run the node command of real/node/nodecmd", p.ImportPath)
+			}
+		}
+		if p.ImportPath != module+"cmd/drydock-node" {
+			continue
+		}
+		for _, d := range p.Deps {
+			for _, f := range forbidden {
+				if d == f || strings.HasPrefix(d, f+"/") {
+					t.Errorf("cmd/drydock-node links %s", d)
+				}
+			}
+		}
+	}
+	if seen != 2 {
+		t.Errorf("found %d of cmd/drydock and cmd/drydock-node", seen)
 	}
 }
