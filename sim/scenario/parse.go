@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -183,6 +184,11 @@ func (p *parser) settings(n *yaml.Node, s *Settings) {
 	positive(m, "nodeLeaseRenewInterval", &s.NodeLeaseRenewInterval)
 	positive(m, "nodeMonitorPeriod", &s.NodeMonitorPeriod)
 	positive(m, "nodeMonitorGracePeriod", &s.NodeMonitorGracePeriod)
+	if v := m.get("terminatedPodGCThreshold"); v != nil {
+		if n, ok := p.integer(v, m.field("terminatedPodGCThreshold"), 0, math.MaxInt32); ok {
+			s.TerminatedPodGCThreshold = int32(n)
+		}
+	}
 	if v := m.get("defaultTolerationSeconds"); v != nil {
 		if n, ok := p.integer(v, m.field("defaultTolerationSeconds"), 0, math.MaxInt64); ok {
 			s.DefaultTolerationSeconds = n
@@ -422,6 +428,55 @@ func (p *parser) allocatable(n *yaml.Node, path string, capacity corev1.Resource
 
 var taintEffects = []corev1.TaintEffect{corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute}
 
+// taintFields reads a taint's key, value and effect from m (the effect is
+// optional unless requireEffect; an untaint may leave it out).
+func (p *parser) taintFields(m *mapNode, requireEffect bool) (corev1.Taint, bool) {
+	var t corev1.Taint
+	ok := true
+	if v := m.require("key"); v != nil {
+		if k, sok := p.nonEmpty(v, m.field("key")); sok {
+			if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
+				p.errAt(v, m.field("key"), "invalid taint key %q: %s", k, strings.Join(msgs, "; "))
+				ok = false
+			}
+			t.Key = k
+		} else {
+			ok = false
+		}
+	} else {
+		ok = false
+	}
+	if v := m.get("value"); v != nil {
+		if s, sok := p.str(v, m.field("value")); sok {
+			if msgs := validation.IsValidLabelValue(s); len(msgs) > 0 {
+				p.errAt(v, m.field("value"), "invalid taint value %q: %s", s, strings.Join(msgs, "; "))
+				ok = false
+			}
+			t.Value = s
+		}
+	}
+	var v *yaml.Node
+	if requireEffect {
+		if v = m.require("effect"); v == nil {
+			ok = false
+		}
+	} else {
+		v = m.get("effect")
+	}
+	if v != nil {
+		if s, sok := p.str(v, m.field("effect")); sok {
+			t.Effect = corev1.TaintEffect(s)
+			if !slices.Contains(taintEffects, t.Effect) {
+				p.errAt(v, m.field("effect"), "unknown taint effect %q (want one of NoSchedule, PreferNoSchedule, NoExecute)", s)
+				ok = false
+			}
+		} else {
+			ok = false
+		}
+	}
+	return t, ok
+}
+
 func (p *parser) taints(n *yaml.Node, path string) []corev1.Taint {
 	items, _ := p.seq(n, path)
 	var out []corev1.Taint
@@ -432,47 +487,7 @@ func (p *parser) taints(n *yaml.Node, path string) []corev1.Taint {
 		if m == nil {
 			continue
 		}
-		var t corev1.Taint
-		ok := true
-		if v := m.require("key"); v != nil {
-			if k, sok := p.nonEmpty(v, m.field("key")); sok {
-				if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
-					p.errAt(v, m.field("key"), "invalid taint key %q: %s", k, strings.Join(msgs, "; "))
-					ok = false
-				}
-				t.Key = k
-			} else {
-				ok = false
-			}
-		} else {
-			ok = false
-		}
-		if v := m.get("value"); v != nil {
-			if s, sok := p.str(v, m.field("value")); sok {
-				if msgs := validation.IsValidLabelValue(s); len(msgs) > 0 {
-					p.errAt(v, m.field("value"), "invalid taint value %q: %s", s, strings.Join(msgs, "; "))
-					ok = false
-				}
-				t.Value = s
-			}
-		}
-		if v := m.require("effect"); v != nil {
-			if s, sok := p.str(v, m.field("effect")); sok {
-				t.Effect = corev1.TaintEffect(s)
-				valid := false
-				for _, e := range taintEffects {
-					valid = valid || e == t.Effect
-				}
-				if !valid {
-					p.errAt(v, m.field("effect"), "unknown taint effect %q (want one of NoSchedule, PreferNoSchedule, NoExecute)", s)
-					ok = false
-				}
-			} else {
-				ok = false
-			}
-		} else {
-			ok = false
-		}
+		t, ok := p.taintFields(m, true)
 		m.done()
 		if !ok {
 			continue

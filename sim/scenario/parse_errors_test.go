@@ -119,7 +119,7 @@ func TestParseErrors(t *testing.T) {
 			`t.yaml:14: settings.checkInterval: must be positive`,
 			`t.yaml:16: settings.runtime.imagePull: min (3s) must not exceed max (1s)`,
 			`t.yaml:17: settings.runtime.containerStart.value: missing required field`,
-			`t.yaml:18: settings.tickRate: unknown field (want one of apiLatency, watchLatency, nodeLeaseDuration, nodeLeaseRenewInterval, nodeMonitorPeriod, nodeMonitorGracePeriod, defaultTolerationSeconds, crashLoopBackOff, podBackoff, checkInterval, runtime)`}},
+			`t.yaml:18: settings.tickRate: unknown field (want one of apiLatency, watchLatency, nodeLeaseDuration, nodeLeaseRenewInterval, nodeMonitorPeriod, nodeMonitorGracePeriod, terminatedPodGCThreshold, defaultTolerationSeconds, crashLoopBackOff, podBackoff, checkInterval, runtime)`}},
 
 		// Node pools.
 		{"pools", `name: t
@@ -289,7 +289,7 @@ timeline:
   - {at: 1m, action: delete, target: deployment/Web}
   - {at: 1m, action: delete, target: node/a-9}
 `, []string{
-			`t.yaml:10: timeline[0].action: unknown action "crash" (want one of apply, delete, scale, crashNode, restoreNode, partitionNode, healNode, cordon, uncordon, drain, rolloutUndo, setImage)`,
+			`t.yaml:10: timeline[0].action: unknown action "crash" (want one of apply, delete, scale, crashNode, restoreNode, partitionNode, healNode, cordon, uncordon, drain, taint, untaint, rolloutUndo, setImage)`,
 			`t.yaml:11: timeline[1].at: missing required field`,
 			`t.yaml:12: timeline[2].at: 11m is after the end of the scenario (duration 10m)`,
 			`t.yaml:13: timeline[3].node: unknown node "a-3" (nodes: a-0..a-2)`,
@@ -334,6 +334,22 @@ timeline:
 			`t.yaml:15: timeline[5].target: deployment default/api does not exist at 1m (create it in objects or an earlier apply)`,
 			`t.yaml:17: timeline[7].target: deployment default/web does not exist at 4m (create it in objects or an earlier apply)`,
 			`t.yaml:18: timeline[8].target: deployment other/web does not exist at 4m (create it in objects or an earlier apply)`}},
+
+		{"taint entries", header + `timeline:
+  - {at: 1m, action: taint, node: a-0, key: node.kubernetes.io/out-of-service}
+  - {at: 1m, action: taint, node: a-0, key: "bad key", effect: NoExecute}
+  - {at: 1m, action: taint, node: a-0, key: k, value: "no way", effect: Evict}
+  - {at: 1m, action: untaint, key: k}
+  - {at: 1m, action: untaint, node: a-0, effect: NoSchedule}
+  - {at: 1m, action: untaint, node: a-0, key: k, value: v, target: node/a-0}
+`, []string{
+			`t.yaml:8: timeline[0].effect: missing required field`,
+			`t.yaml:9: timeline[1].key: invalid taint key "bad key": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
+			`t.yaml:10: timeline[2].value: invalid taint value "no way": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
+			`t.yaml:10: timeline[2].effect: unknown taint effect "Evict" (want one of NoSchedule, PreferNoSchedule, NoExecute)`,
+			`t.yaml:11: timeline[3].node: missing required field`,
+			`t.yaml:12: timeline[4].key: missing required field`,
+			`t.yaml:13: timeline[5].target: unknown field (want one of at, action, node, key, value, effect)`}},
 
 		// Expectations.
 		{"expectation shape", header + `expectations:

@@ -309,6 +309,57 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestTaintActions(t *testing.T) {
+	src := header + `timeline:
+  - {at: 1m, action: taint, node: a-0, key: node.kubernetes.io/out-of-service, value: nodeshutdown, effect: NoExecute}
+  - {at: 2m, action: untaint, node: a-0, key: node.kubernetes.io/out-of-service}
+  - {at: 3m, action: untaint, node: a-1, key: dedicated, effect: NoSchedule}
+expectations:
+  - noOvercommit: {}
+`
+	sc, err := ParseFS(fstest.MapFS{}, "t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Action{
+		{At: time.Minute, Kind: ActionTaint, Index: 0, Line: 8, Node: "a-0",
+			Taint: corev1.Taint{Key: "node.kubernetes.io/out-of-service", Value: "nodeshutdown", Effect: corev1.TaintEffectNoExecute}},
+		{At: 2 * time.Minute, Kind: ActionUntaint, Index: 1, Line: 9, Node: "a-0",
+			Taint: corev1.Taint{Key: "node.kubernetes.io/out-of-service"}},
+		{At: 3 * time.Minute, Kind: ActionUntaint, Index: 2, Line: 10, Node: "a-1",
+			Taint: corev1.Taint{Key: "dedicated", Effect: corev1.TaintEffectNoSchedule}},
+	}
+	if !reflect.DeepEqual(sc.Timeline, want) {
+		t.Errorf("timeline\n%+v\nwant\n%+v", sc.Timeline, want)
+	}
+}
+
+func TestTerminatedPodGCThreshold(t *testing.T) {
+	tests := []struct {
+		settings string
+		want     int32
+		err      string
+	}{
+		{"", 12500, ""},
+		{"settings: {terminatedPodGCThreshold: 0}\n", 0, ""},
+		{"settings: {terminatedPodGCThreshold: 20}\n", 20, ""},
+		{"settings: {terminatedPodGCThreshold: -1}\n", 0, "t.yaml:7: settings.terminatedPodGCThreshold: must be at least 0, got -1"},
+	}
+	for _, tc := range tests {
+		sc, err := ParseFS(fstest.MapFS{}, "t.yaml", []byte(header+tc.settings+"expectations:\n  - noOvercommit: {}\n"))
+		switch {
+		case tc.err != "":
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("%q: error %v, want %s", tc.settings, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tc.settings, err)
+		case sc.Settings.TerminatedPodGCThreshold != tc.want:
+			t.Errorf("%q: threshold %d, want %d", tc.settings, sc.Settings.TerminatedPodGCThreshold, tc.want)
+		}
+	}
+}
+
 func TestPoolOfNode(t *testing.T) {
 	sc := &Scenario{NodePools: []NodePool{{Name: "a", Count: 11}, {Name: "a-1", Count: 2}}}
 	for node, want := range map[string]string{

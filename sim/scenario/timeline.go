@@ -163,6 +163,9 @@ func (p *parser) action(it *yaml.Node, i int, sc *Scenario) (pendingAction, bool
 		}
 	case ActionCrashNode, ActionRestoreNode, ActionPartitionNode, ActionHealNode, ActionCordon, ActionUncordon, ActionDrain:
 		node()
+	case ActionTaint, ActionUntaint:
+		node()
+		pa.a.Taint, _ = p.taintFields(m, pa.a.Kind == ActionTaint)
 	case ActionRolloutUndo:
 		pa.a.Target, pa.target = p.target(m, sc, pa.a.Kind, []string{"Deployment"})
 	case ActionSetImage:

@@ -83,6 +83,11 @@ type Settings struct {
 	// NodeMonitorGracePeriod is how long a node may go without a lease renewal
 	// before it is marked NotReady (Ready=Unknown) (Kubernetes: 40s).
 	NodeMonitorGracePeriod time.Duration
+	// TerminatedPodGCThreshold is kube-controller-manager's
+	// --terminated-pod-gc-threshold: how many terminated pods may exist
+	// before the pod garbage collector deletes the oldest (12500; 0 turns
+	// that off).
+	TerminatedPodGCThreshold int32
 	// DefaultTolerationSeconds is what admission gives pods that do not
 	// tolerate the not-ready/unreachable NoExecute taints (Kubernetes: 300).
 	DefaultTolerationSeconds int64
@@ -109,6 +114,7 @@ func DefaultSettings() Settings {
 		NodeLeaseRenewInterval:   10 * time.Second,
 		NodeMonitorPeriod:        5 * time.Second,
 		NodeMonitorGracePeriod:   40 * time.Second,
+		TerminatedPodGCThreshold: 12500,
 		DefaultTolerationSeconds: 300,
 		CrashLoopBackOffInitial:  10 * time.Second,
 		CrashLoopBackOffMax:      5 * time.Minute,
@@ -220,6 +226,8 @@ const (
 	ActionCordon        ActionKind = "cordon"
 	ActionUncordon      ActionKind = "uncordon"
 	ActionDrain         ActionKind = "drain"
+	ActionTaint         ActionKind = "taint"
+	ActionUntaint       ActionKind = "untaint"
 	ActionRolloutUndo   ActionKind = "rolloutUndo"
 	ActionSetImage      ActionKind = "setImage"
 )
@@ -228,7 +236,7 @@ const (
 var ActionKinds = []ActionKind{
 	ActionApply, ActionDelete, ActionScale, ActionCrashNode, ActionRestoreNode,
 	ActionPartitionNode, ActionHealNode, ActionCordon, ActionUncordon, ActionDrain,
-	ActionRolloutUndo, ActionSetImage,
+	ActionTaint, ActionUntaint, ActionRolloutUndo, ActionSetImage,
 }
 
 // Action is one timeline entry. Which fields are set depends on Kind.
@@ -238,12 +246,13 @@ type Action struct {
 	Index int // position in the file's timeline list
 	Line  int
 
-	Node      string     // crashNode, restoreNode, partitionNode, healNode, cordon, uncordon, drain
-	Target    ObjectRef  // delete, scale, rolloutUndo, setImage
-	Replicas  int32      // scale
-	Container string     // setImage
-	Image     string     // setImage
-	Objects   []Manifest // apply
+	Node      string       // crashNode, restoreNode, partitionNode, healNode, cordon, uncordon, drain, taint, untaint
+	Taint     corev1.Taint // taint; untaint (Key, and Effect if given)
+	Target    ObjectRef    // delete, scale, rolloutUndo, setImage
+	Replicas  int32        // scale
+	Container string       // setImage
+	Image     string       // setImage
+	Objects   []Manifest   // apply
 }
 
 // Expectation is one check with its timing. Any combination of By, At and
