@@ -100,6 +100,10 @@ func (w *World) runAction(a *scenario.Action) error {
 		return w.cordon(a.Node, a.Kind == scenario.ActionCordon)
 	case scenario.ActionDrain:
 		return w.drain(a.Node)
+	case scenario.ActionTaint:
+		return w.taint(a.Node, a.Taint)
+	case scenario.ActionUntaint:
+		return w.untaint(a.Node, a.Taint)
 	case scenario.ActionSetImage:
 		return w.setImage(a.Target, a.Container, a.Image)
 	case scenario.ActionRolloutUndo:
@@ -115,6 +119,55 @@ func (w *World) cordon(node string, on bool) error {
 	}
 	_, err := w.api.Patch(context.Background(), api.Nodes, "", node, types.StrategicMergePatchType,
 		[]byte(`{"spec":{"unschedulable":`+v+`}}`), "")
+	return err
+}
+
+// taint is `kubectl taint nodes NODE key=value:effect --overwrite`: the
+// taint is added, or replaces the node's taint with the same key and effect.
+func (w *World) taint(node string, t corev1.Taint) error {
+	return w.updateTaints(node, func(taints []corev1.Taint) ([]corev1.Taint, error) {
+		for i := range taints {
+			if taints[i].Key == t.Key && taints[i].Effect == t.Effect {
+				taints[i] = t
+				return taints, nil
+			}
+		}
+		return append(taints, t), nil
+	})
+}
+
+// untaint is `kubectl taint nodes NODE key:effect-` (every effect when the
+// effect is empty); like kubectl, removing a taint the node lacks fails.
+func (w *World) untaint(node string, t corev1.Taint) error {
+	return w.updateTaints(node, func(taints []corev1.Taint) ([]corev1.Taint, error) {
+		out := taints[:0]
+		for _, x := range taints {
+			if x.Key != t.Key || (t.Effect != "" && x.Effect != t.Effect) {
+				out = append(out, x)
+			}
+		}
+		if len(out) == len(taints) {
+			name := t.Key
+			if t.Effect != "" {
+				name += ":" + string(t.Effect)
+			}
+			return nil, fmt.Errorf("taint %q not found on node %s", name, node)
+		}
+		return out, nil
+	})
+}
+
+func (w *World) updateTaints(node string, change func([]corev1.Taint) ([]corev1.Taint, error)) error {
+	ctx := context.Background()
+	o, err := w.api.Get(ctx, api.Nodes, "", node)
+	if err != nil {
+		return err
+	}
+	n := o.(*corev1.Node).DeepCopy()
+	if n.Spec.Taints, err = change(n.Spec.Taints); err != nil {
+		return err
+	}
+	_, err = w.api.Update(ctx, n, "")
 	return err
 }
 

@@ -17,7 +17,7 @@ func newControlPlane(w *World) *controlPlane {
 	cp := controlplane.New(controlplane.Config{
 		Client: w.loopback("controlplane"), Clock: w.clock, Rand: rng.Stream(w.seed, "scheduler"),
 		NodeMonitorPeriod: s.NodeMonitorPeriod, NodeMonitorGracePeriod: s.NodeMonitorGracePeriod,
-		DecisionSink: w.decisionSink,
+		DecisionSink: w.decisionSink, TerminatedPodGCThreshold: &s.TerminatedPodGCThreshold,
 		OnError: func(component string, err error) {
 			w.trace.Add(w.since(), trace.Record{Kind: "error", Op: component, Detail: err.Error()})
 		},
