@@ -183,9 +183,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		prev := m.St.Status
 		m.St.Apply(msg.Batch)
 		m.measure(prev, msg.Batch)
-		if msg.Batch.Status.Err != "" {
-			m.note = msg.Batch.Status.Err
-		}
 		m.inFlight = false
 		if m.quitting {
 			return m, nil

@@ -476,3 +476,29 @@ func TestRecoveryNodeBackBeforeEviction(t *testing.T) {
 		})
 	}
 }
+
+// A source's standing error (a failing watch) is on the last line for as
+// long as the source reports it and goes when the source stops reporting
+// it; a key does not hide it.
+func TestSourceErrorFollowsTheSource(t *testing.T) {
+	h := newHarness(t, loadScenario(t, nil), 80, 24)
+	lastLine := func() string {
+		lines := strings.Split(strings.TrimRight(h.m.View(), "\n"), "\n")
+		return lines[len(lines)-1]
+	}
+	b := h.src.Frame(0, nil)
+	b.Status.Err = "watch Pod: pods is forbidden"
+	h.m.Update(tui.BatchMsg{Batch: b})
+	if !strings.Contains(lastLine(), "pods is forbidden") {
+		t.Fatalf("error not shown; last line %q", lastLine())
+	}
+	h.keys("j")
+	h.m.Update(tui.BatchMsg{Batch: b})
+	if !strings.Contains(lastLine(), "pods is forbidden") {
+		t.Errorf("a key hid a standing error; last line %q", lastLine())
+	}
+	h.frame(0)
+	if strings.Contains(lastLine(), "forbidden") {
+		t.Errorf("error still shown after the source cleared it; last line %q", lastLine())
+	}
+}

@@ -165,6 +165,12 @@ func (m *Model) footer() string {
 	if m.note != "" {
 		return m.sty.warn.Render(m.note)
 	}
+	// The source's standing error (a failing watch, a failed restart) shows
+	// for as long as the source reports it, unlike a note, which a key
+	// clears.
+	if m.St.Status.Err != "" {
+		return m.sty.warn.Render(m.St.Status.Err)
+	}
 	t := m.top()
 	var parts []string
 	if t.filter != "" {

@@ -31,7 +31,22 @@ type Source struct {
 	now     func() time.Time
 	cancel  context.CancelFunc
 	factory informers.SharedInformerFactory
-	err     string
+	infs    map[feed.Kind]cache.SharedIndexInformer
+	// errs holds each kind's last watch error until that kind is known to
+	// work again: a watch of one kind failing (a 403 on pods, say) is not
+	// cured by events of another kind.
+	errs map[feed.Kind]watchError
+	// errSeq orders errors so that the newest is the one shown.
+	errSeq int
+}
+
+// watchError is a kind's failing watch, with the informer's last synced
+// resourceVersion when it failed: once the informer has listed or watched
+// past it, the watch works again even if nothing of that kind changed.
+type watchError struct {
+	msg    string
+	syncRV string
+	seq    int
 }
 
 var _ feed.Source = (*Source)(nil)
@@ -62,13 +77,13 @@ func FromConfig(cfg *rest.Config) (*Source, error) {
 
 // New watches through cs; name labels the header, now is the wall clock.
 func New(cs kubernetes.Interface, name string, now func() time.Time) *Source {
-	s := &Source{name: name, start: now(), now: now}
+	s := &Source{name: name, start: now(), now: now, errs: map[feed.Kind]watchError{}}
 	s.rec.Now = now
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	f := informers.NewSharedInformerFactory(cs, 0)
 	s.factory = f
-	infs := map[feed.Kind]cache.SharedIndexInformer{
+	s.infs = map[feed.Kind]cache.SharedIndexInformer{
 		feed.Nodes:       f.Core().V1().Nodes().Informer(),
 		feed.Pods:        f.Core().V1().Pods().Informer(),
 		feed.Services:    f.Core().V1().Services().Informer(),
@@ -78,10 +93,12 @@ func New(cs kubernetes.Interface, name string, now func() time.Time) *Source {
 	}
 	for _, k := range feed.Kinds {
 		k := k
-		inf := infs[k]
+		inf := s.infs[k]
 		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+			rv := inf.LastSyncResourceVersion()
 			s.mu.Lock()
-			s.err = fmt.Sprintf("watch %s: %v", k, err)
+			s.errSeq++
+			s.errs[k] = watchError{msg: fmt.Sprintf("watch %s: %v", k, err), syncRV: rv, seq: s.errSeq}
 			s.mu.Unlock()
 		})
 		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -105,7 +122,32 @@ func (s *Source) record(k feed.Kind, t api.WatchEventType, o any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rec.Change(k, api.WatchEvent{Type: t, Object: obj})
-	s.err = ""
+	delete(s.errs, k)
+}
+
+// errorLine is the newest watch error still standing, with how many other
+// kinds are failing too; "" when every watch works. Called with s.mu held.
+func (s *Source) errorLine() string {
+	var newest watchError
+	n := 0
+	for k, e := range s.errs {
+		if rv := s.infs[k].LastSyncResourceVersion(); rv != "" && rv != e.syncRV {
+			delete(s.errs, k) // listed or watched since: it works again
+			continue
+		}
+		n++
+		if e.seq > newest.seq {
+			newest = e
+		}
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return newest.msg
+	default:
+		return fmt.Sprintf("%s (and %d more failing)", newest.msg, n-1)
+	}
 }
 
 // Frame returns what the watches saw since the last frame. Commands do not
@@ -113,7 +155,7 @@ func (s *Source) record(k feed.Kind, t api.WatchEventType, o any) {
 func (s *Source) Frame(elapsed time.Duration, cmds []feed.Command) feed.Batch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := feed.Status{Source: "live", Name: s.name, Start: s.start, Now: s.now(), Speed: 1, Err: s.err}
+	st := feed.Status{Source: "live", Name: s.name, Start: s.start, Now: s.now(), Speed: 1, Err: s.errorLine()}
 	if len(cmds) > 0 {
 		st.Err = "a live cluster cannot be paused, stepped or restarted"
 	}

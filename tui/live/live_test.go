@@ -2,13 +2,20 @@ package live
 
 import (
 	"context"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/drydock-sim/drydock/core/feed"
 	"github.com/drydock-sim/drydock/tui"
@@ -78,4 +85,48 @@ func TestLiveFeed(t *testing.T) {
 	if b := src.Frame(time.Second, []feed.Command{{Op: feed.OpPause}}); b.Status.Err == "" {
 		t.Error("a command to a live source gave no error")
 	}
+}
+
+// TestWatchErrorStaysUntilThatKindWorks: a kind whose list and watch are
+// refused keeps its error in the header while other kinds' events flow,
+// and loses it once that kind works again.
+func TestWatchErrorStaysUntilThatKindWorks(t *testing.T) {
+	ctx := context.Background()
+	cs := fake.NewClientset(node("n1", corev1.ConditionTrue))
+	var refuse atomic.Bool
+	refuse.Store(true)
+	forbidden := func(k8stesting.Action) (bool, runtime.Object, error) {
+		if refuse.Load() {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", nil)
+		}
+		return false, nil, nil
+	}
+	cs.PrependReactor("list", "pods", forbidden)
+	// client-go may list through a watch (WatchListClient): refuse that too.
+	cs.PrependWatchReactor("pods", func(a k8stesting.Action) (bool, watch.Interface, error) {
+		if refuse.Load() {
+			_, _, err := forbidden(a)
+			return true, nil, err
+		}
+		return false, nil, nil
+	})
+	src := New(cs, "https://test", time.Now)
+	defer src.Close()
+	st := tui.NewState()
+
+	waitFor(t, src, st, "the pods error", func() bool { return strings.Contains(st.Status.Err, "watch Pod:") })
+	if _, err := cs.CoreV1().Nodes().Create(ctx, node("n2", corev1.ConditionTrue), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, src, st, "the second node", func() bool { return len(st.Nodes) == 2 })
+	if !strings.Contains(st.Status.Err, "watch Pod:") {
+		t.Errorf("a node event cleared the pods error: header error %q", st.Status.Err)
+	}
+
+	refuse.Store(false)
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "default"}, Spec: corev1.PodSpec{NodeName: "n1"}}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, src, st, "pods listed and the error gone", func() bool { return len(st.Pods) == 1 && st.Status.Err == "" })
 }
