@@ -30,6 +30,9 @@ func unchanged(old, obj api.Object, subresource string) bool {
 		a, b = changeable(subresource, &o.Spec, &p.Spec, &o.Status, &p.Status)
 	case *corev1.Node:
 		p := old.(*corev1.Node)
+		if subresource == SubresourceStatus && nodeStatusDiffers(&o.Status, &p.Status) {
+			return false
+		}
 		a, b = changeable(subresource, &o.Spec, &p.Spec, &o.Status, &p.Status)
 	case *appsv1.ReplicaSet:
 		p := old.(*appsv1.ReplicaSet)
@@ -207,6 +210,26 @@ func podStatusDiffers(a, b *corev1.PodStatus) bool {
 		if x.Ready != y.Ready || x.RestartCount != y.RestartCount || x.ContainerID != y.ContainerID ||
 			(x.State.Running == nil) != (y.State.Running == nil) || (x.State.Waiting == nil) != (y.State.Waiting == nil) ||
 			(x.State.Terminated == nil) != (y.State.Terminated == nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeStatusDiffers is podStatusDiffers for a node status report: a
+// difference in a condition (a kubelet's report renews every condition's
+// heartbeat time), compared as Semantic.DeepEqual compares (times in UTC).
+// The reflective walk reached the conditions only after both resource
+// lists, and allocated for every quantity it compared.
+func nodeStatusDiffers(a, b *corev1.NodeStatus) bool {
+	if a.Phase != b.Phase || len(a.Conditions) != len(b.Conditions) {
+		return true
+	}
+	for i := range a.Conditions {
+		x, y := &a.Conditions[i], &b.Conditions[i]
+		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message ||
+			x.LastHeartbeatTime.UTC() != y.LastHeartbeatTime.UTC() ||
+			x.LastTransitionTime.UTC() != y.LastTransitionTime.UTC() {
 			return true
 		}
 	}

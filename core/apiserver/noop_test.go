@@ -128,11 +128,38 @@ func TestUnchangedAgreesWithSemanticDeepEqual(t *testing.T) {
 				},
 			}},
 		"node": {&corev1.Node{ObjectMeta: newMeta(), Spec: corev1.NodeSpec{PodCIDR: "10.0.0.0/24"},
-			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: t0}}}},
+			Status: corev1.NodeStatus{Capacity: corev1.ResourceList{corev1.ResourceCPU: cpu},
+				Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: t0}}}},
 			map[string]func(api.Object){
 				"unschedulable": func(o api.Object) { o.(*corev1.Node).Spec.Unschedulable = true },
 				"heartbeat": func(o api.Object) {
 					o.(*corev1.Node).Status.Conditions[0].LastHeartbeatTime = metav1.NewTime(t0.Add(time.Second))
+				},
+				"heartbeat same UTC": func(o api.Object) {
+					o.(*corev1.Node).Status.Conditions[0].LastHeartbeatTime = metav1.NewTime(t0.In(time.FixedZone("x", 3600)))
+				},
+				"transition": func(o api.Object) {
+					o.(*corev1.Node).Status.Conditions[0].LastTransitionTime = metav1.NewTime(t0.Add(time.Second))
+				},
+				"condition status": func(o api.Object) { o.(*corev1.Node).Status.Conditions[0].Status = corev1.ConditionUnknown },
+				"condition reason": func(o api.Object) { o.(*corev1.Node).Status.Conditions[0].Reason = "KubeletReady" },
+				"condition message": func(o api.Object) {
+					o.(*corev1.Node).Status.Conditions[0].Message = "kubelet is posting ready status"
+				},
+				"condition added": func(o api.Object) {
+					n := o.(*corev1.Node)
+					n.Status.Conditions = append(n.Status.Conditions, corev1.NodeCondition{Type: corev1.NodeMemoryPressure})
+				},
+				"conditions empty, not nil": func(o api.Object) { o.(*corev1.Node).Status.Conditions = []corev1.NodeCondition{} },
+				"phase":                     func(o api.Object) { o.(*corev1.Node).Status.Phase = corev1.NodeRunning },
+				"capacity same value": func(o api.Object) {
+					o.(*corev1.Node).Status.Capacity = corev1.ResourceList{corev1.ResourceCPU: cpuAgain}
+				},
+				"capacity": func(o api.Object) {
+					o.(*corev1.Node).Status.Capacity = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}
+				},
+				"address": func(o api.Object) {
+					o.(*corev1.Node).Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}}
 				},
 			}},
 		"replicaset": {&appsv1.ReplicaSet{ObjectMeta: newMeta(), Status: appsv1.ReplicaSetStatus{Replicas: 2}},
