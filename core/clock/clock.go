@@ -37,3 +37,23 @@ func Schedule(c Clock, d time.Duration, f func()) {
 	}
 	c.AfterFunc(d, f)
 }
+
+// Rearmer is implemented by clocks that can arm one of their Timers again
+// once it has fired or been stopped, so that a periodic loop reuses one
+// record instead of making a Timer per tick.
+type Rearmer interface {
+	// Rearm runs f after d, as AfterFunc does, reusing t if t is a Timer
+	// of this clock that has fired or been stopped (otherwise it makes a
+	// new one), and returns the Timer. The caller must hold no other
+	// handle to t: stopping one would stop the new arming.
+	Rearm(t Timer, d time.Duration, f func()) Timer
+}
+
+// Rearm is c.AfterFunc(d, f), reusing t through c's Rearmer method if it
+// has one (see Rearmer). t may be nil.
+func Rearm(c Clock, t Timer, d time.Duration, f func()) Timer {
+	if r, ok := c.(Rearmer); ok && t != nil {
+		return r.Rearm(t, d, f)
+	}
+	return c.AfterFunc(d, f)
+}

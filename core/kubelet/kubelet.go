@@ -122,6 +122,10 @@ type Kubelet struct {
 	leaseTimer  clock.Timer
 	leaseFails  int
 	statusTimer clock.Timer
+	// leaseSpare and statusSpare are the lease and status loops' timers
+	// once fired, armed again for the next tick (clock.Rearm): 360,000
+	// lease and status ticks an hour at 1,000 nodes made a Timer each.
+	leaseSpare, statusSpare clock.Timer
 	leaseTick   func() // renewLease for this life, see Start
 	statusTick  func() // the status loop's tick for this life
 	regTimer    clock.Timer
@@ -206,13 +210,13 @@ func (k *Kubelet) Start(ctx context.Context) {
 	ep := k.epoch
 	k.leaseTick = func() {
 		if k.running && k.epoch == ep {
-			k.leaseTimer = nil
+			k.leaseSpare, k.leaseTimer = k.leaseTimer, nil
 			k.renewLease()
 		}
 	}
 	k.statusTick = func() {
 		if k.running && k.epoch == ep {
-			k.statusTimer = nil
+			k.statusSpare, k.statusTimer = k.statusTimer, nil
 			if k.registered {
 				k.updateNodeStatus(false)
 			}
@@ -253,6 +257,7 @@ func (k *Kubelet) Stop() {
 		}
 	}
 	k.leaseTimer, k.statusTimer, k.regTimer, k.rtTimer = nil, nil, nil, nil
+	k.leaseSpare, k.statusSpare = nil, nil
 	if k.podRef != nil {
 		k.podRef.Stop()
 	}

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/core/clock"
 )
 
 // Lease retry after a failed renewal: 200ms doubling to 7s, as Kubernetes'
@@ -34,7 +35,8 @@ func (k *Kubelet) renewLease() {
 	} else {
 		k.leaseFails = 0
 	}
-	k.leaseTimer = k.clock.AfterFunc(next, k.leaseTick)
+	k.leaseTimer = clock.Rearm(k.clock, k.leaseSpare, next, k.leaseTick)
+	k.leaseSpare = nil
 }
 
 func (k *Kubelet) tryRenewLease() error {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/drydock-sim/drydock/core/clock"
 	"github.com/drydock-sim/drydock/core/api"
 )
 
@@ -226,7 +227,8 @@ func (k *Kubelet) runtimeVersion() string {
 
 // scheduleStatus runs the status loop every NodeStatusUpdateFrequency.
 func (k *Kubelet) scheduleStatus() {
-	k.statusTimer = k.clock.AfterFunc(k.cfg.NodeStatusUpdateFrequency, k.statusTick)
+	k.statusTimer = clock.Rearm(k.clock, k.statusSpare, k.cfg.NodeStatusUpdateFrequency, k.statusTick)
+	k.statusSpare = nil
 }
 
 // updateNodeStatus writes the node status when it changed or when

@@ -46,6 +46,18 @@ func (c *Clock) AfterFunc(d time.Duration, f func()) clock.Timer {
 	return c.add(new(timer), d, f)
 }
 
+var _ clock.Rearmer = (*Clock)(nil)
+
+// Rearm implements clock.Rearmer: a fired or stopped timer of this clock
+// (not one of Schedule's, which the clock reuses itself) is armed again,
+// with a new sequence number, exactly as a new AfterFunc would be.
+func (c *Clock) Rearm(t clock.Timer, d time.Duration, f func()) clock.Timer {
+	if ft, ok := t.(*timer); ok && ft.c == c && ft.index == done && !ft.pooled {
+		return c.add(ft, d, f)
+	}
+	return c.AfterFunc(d, f)
+}
+
 var _ clock.Scheduler = (*Clock)(nil)
 
 // Schedule is AfterFunc without a Timer to stop it: the clock reuses the

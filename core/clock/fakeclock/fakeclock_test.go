@@ -145,3 +145,46 @@ func TestTimesKeepTheClockLocation(t *testing.T) {
 		t.Fatalf("timer ran at %v, now %v", at, c.Now())
 	}
 }
+
+// TestRearm: a fired or stopped timer is reused and ordered as a new
+// AfterFunc at the same point would be; a pending one, a Schedule record
+// or nil gets a new timer.
+func TestRearm(t *testing.T) {
+	c := New(time.Unix(0, 0))
+	var got []string
+	rec := func(s string) func() { return func() { got = append(got, s) } }
+	fired := c.AfterFunc(time.Second, rec("first"))
+	c.Advance(time.Second)
+	stopped := c.AfterFunc(time.Second, rec("never"))
+	stopped.Stop()
+	pending := c.AfterFunc(3*time.Second, rec("pending"))
+
+	c.AfterFunc(2*time.Second, rec("a"))
+	if r := c.Rearm(fired, 2*time.Second, rec("rearmed")); r != fired {
+		t.Error("a fired timer was not reused")
+	}
+	if r := c.Rearm(stopped, 0, rec("now")); r != stopped {
+		t.Error("a stopped timer was not reused")
+	}
+	if r := c.Rearm(pending, time.Second, rec("from pending")); r == pending {
+		t.Error("a pending timer was reused")
+	}
+	if r := c.Rearm(nil, 2*time.Second, rec("b")); r == nil {
+		t.Error("nil gave no timer")
+	}
+	c.Advance(10 * time.Second)
+	if want := "first,now,from pending,a,rearmed,b,pending"; strings.Join(got, ",") != want {
+		t.Errorf("order %v, want %s", got, want)
+	}
+	if fired.Stop() {
+		t.Error("Stop after the rearmed run reported true")
+	}
+	r := c.Rearm(fired, time.Second, rec("stopped again"))
+	if !r.Stop() {
+		t.Error("Stop of a rearmed pending timer reported false")
+	}
+	c.Advance(5 * time.Second)
+	if strings.Contains(strings.Join(got, ","), "stopped again") {
+		t.Error("a stopped rearmed timer ran")
+	}
+}
