@@ -11,11 +11,14 @@ import (
 	"encoding/pem"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -345,36 +348,67 @@ func TestJoinHandler(t *testing.T) {
 	}
 }
 
-// testKubeletServer runs a kubelet-like HTTPS server with the node's
-// credentials: the API server reaches it with its kubelet client config;
-// nodes and anonymous clients do not get through.
-func testKubeletServer(t *testing.T, c *joinCluster, creds *NodeCredentials) {
+// startKubeletServer runs a kubelet-like HTTPS server with the node's
+// credentials, answering "log line" to the API server only; it counts the
+// requests that reach its handler.
+func startKubeletServer(t *testing.T, creds *NodeCredentials) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
+	var hits atomic.Int32
 	srv := httptest.NewUnstartedServer(RequireGroup(NewAuthenticator(AuthenticatorConfig{ClientCAs: creds.CAPool()}), GroupMasters,
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "log line") })))
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			io.WriteString(w, "log line")
+		})))
 	srv.TLS = creds.KubeletServerTLSConfig()
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
+	return srv, &hits
+}
 
+// kubeletGet asks node's kubelet at srv for a log through client (the API
+// server's kubelet client).
+func kubeletGet(client *http.Client, srv *httptest.Server, node string) (*http.Response, error) {
+	addr := srv.Listener.Addr().(*net.TCPAddr)
+	u := "https://" + net.JoinHostPort(node, strconv.Itoa(addr.Port)) + "/containerLogs/default/p/c"
+	req, err := http.NewRequestWithContext(WithKubeletAddress(context.Background(), addr.String()), http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	return client.Do(req)
+}
+
+// testKubeletServer runs a kubelet-like HTTPS server with the node's
+// credentials: the API server reaches it with its kubelet client; nodes and
+// anonymous clients do not get through.
+func testKubeletServer(t *testing.T, c *joinCluster, creds *NodeCredentials) {
+	t.Helper()
+	srv, _ := startKubeletServer(t, creds)
 	kubeletRoots := x509.NewCertPool()
 	kubeletRoots.AddCert(creds.ServingCA)
 	nodeCert := creds.Client.TLSCertificate()
+	plain := func(cfg *tls.Config) func() (*http.Response, error) {
+		return func() (*http.Response, error) {
+			client := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+			defer client.CloseIdleConnections()
+			return client.Get(srv.URL + "/containerLogs/default/p/c")
+		}
+	}
+	apiServer := c.pki.KubeletHTTPClient()
+	defer apiServer.CloseIdleConnections()
 	tests := []struct {
 		name string
-		cfg  *tls.Config
+		get  func() (*http.Response, error)
 		code int // 0: the TLS handshake fails
 	}{
-		{"api server", c.pki.KubeletClientTLSConfig(), 200},
-		{"another node's cert", ClientTLSConfig(kubeletRoots, &nodeCert), 403},
-		{"no client cert", ClientTLSConfig(kubeletRoots, nil), 0},
-		{"client trusting only the cluster CA", ClientTLSConfig(c.pki.CA.Pool(), &nodeCert), 0},
+		{"api server", func() (*http.Response, error) { return kubeletGet(apiServer, srv, creds.NodeName) }, 200},
+		{"another node's cert", plain(ClientTLSConfig(kubeletRoots, &nodeCert)), 403},
+		{"no client cert", plain(ClientTLSConfig(kubeletRoots, nil)), 0},
+		{"client trusting only the cluster CA", plain(ClientTLSConfig(c.pki.CA.Pool(), &nodeCert)), 0},
 	}
 	for _, tt := range tests {
 		t.Run("kubelet server/"+tt.name, func(t *testing.T) {
-			client := &http.Client{Transport: &http.Transport{TLSClientConfig: tt.cfg}}
-			defer client.CloseIdleConnections()
-			resp, err := client.Get(srv.URL + "/containerLogs/default/p/c")
+			resp, err := tt.get()
 			if tt.code == 0 {
 				if err == nil {
 					resp.Body.Close()
@@ -394,6 +428,48 @@ func testKubeletServer(t *testing.T, c *joinCluster, creds *NodeCredentials) {
 				t.Fatalf("body %q", body)
 			}
 		})
+	}
+}
+
+// TestJoinedNodeCannotPoseAsAnother: a node that joined asking for another
+// node's name and address in its serving certificate gets them, but the API
+// server's kubelet client does not take it for that node.
+func TestJoinedNodeCannotPoseAsAnother(t *testing.T) {
+	c := newJoinCluster(t)
+	o := c.opts(filepath.Join(t.TempDir(), "node-b"))
+	o.NodeName = "node-b"
+	o.Addresses = []string{"127.0.0.1", "node-a", "node-a.example"}
+	creds, err := Join(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"node-a", "127.0.0.1"} {
+		if err := creds.Serving.Cert.VerifyHostname(host); err != nil {
+			t.Fatalf("join did not issue node-b a serving certificate for %s: %v", host, err)
+		}
+	}
+	srv, hits := startKubeletServer(t, creds)
+	client := c.pki.KubeletHTTPClient()
+	defer client.CloseIdleConnections()
+
+	resp, err := kubeletGet(client, srv, "node-a")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("node-b's kubelet answered HTTP %d as node-a", resp.StatusCode)
+	}
+	if !strings.Contains(err.Error(), `"node-a"`) || !strings.Contains(err.Error(), "system:node:node-b") {
+		t.Fatalf("error %q does not name the node asked for and the certificate's", err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the impostor received %d requests", n)
+	}
+	resp, err = kubeletGet(client, srv, "node-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || hits.Load() != 1 {
+		t.Fatalf("node-b as itself: HTTP %d, %d requests", resp.StatusCode, hits.Load())
 	}
 }
 
