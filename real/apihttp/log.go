@@ -63,9 +63,9 @@ func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *reque
 	if host == "" {
 		return apierrors.NewBadRequest(fmt.Sprintf("node %s has no address", node.Name))
 	}
-	port := int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
-	if port <= 0 {
-		port = DefaultKubeletPort
+	kport := int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
+	if kport <= 0 {
+		kport = DefaultKubeletPort
 	}
 	if h.cfg.KubeletClient == nil {
 		return apierrors.NewServiceUnavailable("pods/log: the API server has no kubelet client configured")
@@ -76,9 +76,13 @@ func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *reque
 			kq.Set(p, v)
 		}
 	}
-	u := url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(port)),
+	// The URL names the node, the context carries its address: the kubelet
+	// client verifies that whoever answers at the address is that node's
+	// kubelet, and pools connections per node (auth.NewKubeletClient).
+	port := strconv.Itoa(kport)
+	u := url.URL{Scheme: "https", Host: net.JoinHostPort(node.Name, port),
 		Path: "/containerLogs/" + pod.Namespace + "/" + pod.Name + "/" + container, RawQuery: kq.Encode()}
-	ctx, cancel := context.WithCancel(req.Context())
+	ctx, cancel := context.WithCancel(auth.WithKubeletAddress(req.Context(), net.JoinHostPort(host, port)))
 	defer cancel()
 	if h.cfg.Stop != nil {
 		go func() {

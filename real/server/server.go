@@ -299,8 +299,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	kubeletClient := &http.Client{Transport: &http.Transport{TLSClientConfig: pki.KubeletClientTLSConfig(), Proxy: nil,
-		ForceAttemptHTTP2: true, TLSHandshakeTimeout: 10 * time.Second}}
+	// The kubelet client checks that a kubelet's serving certificate is the
+	// node's own (join issues them for any address a node asks for).
+	kubeletClient := pki.KubeletHTTPClient()
 	disc := discovery.Handler(discovery.Options{})
 	logReq := s.logRequest
 	// stopStreams ends open watches and followed logs at shutdown:
