@@ -393,7 +393,8 @@ func LoadClientTLSConfig(certFile, keyFile, caFile string) (*tls.Config, error) 
 // and addresses a node asks for, so were they signed by the cluster CA, a
 // bootstrap token holder could obtain a certificate for the API server's own
 // names and impersonate it to other nodes. Nodes trust only the cluster CA;
-// the API server trusts only the kubelet serving CA when it dials kubelets.
+// the API server trusts only the kubelet serving CA when it dials kubelets,
+// and only a node's own certificate for that node (KubeletHTTPClient).
 type ServerPKI struct {
 	Dir string
 	CA  *CA
@@ -454,16 +455,6 @@ func LoadOrCreateServerPKI(dir string, opts ServingOptions) (*ServerPKI, error) 
 // the CA when given.
 func (p *ServerPKI) ServerTLSConfig() *tls.Config {
 	return ServerTLSConfig(p.Serving.TLSCertificate(p.CA.Cert), p.CA.Pool())
-}
-
-// KubeletClientTLSConfig is the TLS configuration the API server uses to
-// reach kubelets: its own client certificate, kubelet serving certificates
-// verified against the kubelet serving CA. Dial a kubelet by an address in
-// its serving certificate (its node name or an address it joined with,
-// e.g. the Node's InternalIP), or set ServerName to one.
-func (p *ServerPKI) KubeletClientTLSConfig() *tls.Config {
-	c := p.KubeletClient.TLSCertificate()
-	return ClientTLSConfig(p.KubeletServingCA.Pool(), &c)
 }
 
 // loadOrIssue reuses certPath/keyPath when they still fit spec, else issues

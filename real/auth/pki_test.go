@@ -253,10 +253,6 @@ func TestServerAndClientTLSConfig(t *testing.T) {
 	if n := len(c.Certificates[0].Certificate); n != 2 {
 		t.Fatalf("server chain has %d certificates, want serving + CA", n)
 	}
-	kc := p.KubeletClientTLSConfig()
-	if kc.RootCAs == nil || len(kc.Certificates) != 1 || kc.InsecureSkipVerify {
-		t.Fatalf("kubelet client TLS config = %+v", kc)
-	}
 }
 
 func TestDefaultServingHosts(t *testing.T) {
