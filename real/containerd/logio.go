@@ -1,7 +1,6 @@
 package containerd
 
 import (
-	"context"
 	"errors"
 	"io"
 	"os"
@@ -10,7 +9,7 @@ import (
 	"syscall"
 
 	"github.com/containerd/containerd/v2/pkg/cio"
-	"github.com/containerd/fifo"
+	"golang.org/x/sys/unix"
 )
 
 // fifoDir is where containerd's clients keep task FIFOs.
@@ -20,13 +19,19 @@ const fifoDir = "/run/containerd/fifo"
 // FIFOs into a container's CRI log. Unlike cio's own, it can let go of
 // the FIFOs without removing them (Detach), so a later runtime reattaches
 // to a running container without losing output.
+//
+// It costs an idle container no thread and no buffer: the FIFOs are opened
+// without blocking (cio's blocking open in a goroutine holds an OS thread
+// until the shim opens its end, and the Go runtime keeps every thread it
+// made: about 190 threads, 4 MiB, after starting 100 pods), and each
+// stream's copier waits in the runtime's poller with no buffer, taking a
+// pooled one only while there is output to copy.
 type logIO struct {
-	cfg    cio.Config
-	dir    string // removed by Close; "" for attached FIFOs not ours to remove
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	pipes  []io.ReadCloser
+	cfg     cio.Config
+	dir     string // removed by Close; "" for attached FIFOs not ours to remove
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	readers []*fifoReader
 }
 
 // logCreator makes FIFOs in a fresh folder and copies them into logs.
@@ -67,8 +72,7 @@ func logAttach(logs *logFile) cio.Attach {
 }
 
 func openLogIO(cfg cio.Config, logs *logFile) (*logIO, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &logIO{cfg: cfg, cancel: cancel}
+	l := &logIO{cfg: cfg}
 	for _, s := range []struct {
 		path string
 		w    io.Writer
@@ -76,46 +80,147 @@ func openLogIO(cfg cio.Config, logs *logFile) (*logIO, error) {
 		if s.path == "" {
 			continue
 		}
-		r, err := fifo.OpenFifo(ctx, s.path, syscall.O_RDONLY|syscall.O_CREAT|syscall.O_NONBLOCK, 0o700)
+		r, err := openFIFO(s.path)
 		if err != nil {
 			l.closePipes()
-			cancel()
 			return nil, err
 		}
-		l.pipes = append(l.pipes, r)
+		l.readers = append(l.readers, r)
 		l.wg.Add(1)
 		go func(w io.Writer) {
 			defer l.wg.Done()
-			// The goroutine holds its buffer for the container's lifetime,
-			// mostly blocked in Read: a page is enough (a pipe read returns
-			// what is there, so a chatty container costs a few more reads),
-			// where io.Copy's 32 KiB per stream made log buffers the largest
-			// part of the agent's heap at 100 pods.
-			buf := make([]byte, 4096)
-			drain(w, r, buf, logs.warn)
+			r.copyTo(w, logs.warn)
 		}(s.w)
 	}
 	return l, nil
 }
 
-// drain copies r to w until r ends. Unlike io.Copy it goes on reading
-// when a write fails (the output is dropped), as containerd's CRI does:
-// a container whose output is no longer read blocks once the pipe is full.
-// warn (may be nil) hears of the first failure of a run of failed writes.
-func drain(w io.Writer, r io.Reader, buf []byte, warn func(error)) {
+// logBufSize is the size of a copier's read buffer: io.Copy's, since a
+// buffer is only held while output is being copied.
+const logBufSize = 32 << 10
+
+// logBufs are the copiers' read buffers between reads.
+var logBufs = sync.Pool{New: func() any { b := make([]byte, logBufSize); return &b }}
+
+// fifoReader is the read end of a FIFO, opened O_NONBLOCK (which never
+// blocks, writer or not) and read through the Go runtime's poller. With no
+// writer a read returns 0 both before the first writer opens the FIFO and
+// after the last one has gone; the kernel tells them apart with POLLHUP,
+// which it reports only once a writer has come and gone since the read end
+// was opened (and wakes the poller for it).
+type fifoReader struct {
+	path string
+	f    *os.File
+	rc   syscall.RawConn
+}
+
+// openFIFO opens path's read end, making the FIFO if it does not exist.
+func openFIFO(path string) (*fifoReader, error) {
+	if err := syscall.Mkfifo(path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, &os.PathError{Op: "mkfifo", Path: path, Err: err}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		f.Close()
+		if err == nil {
+			err = errors.New("not a FIFO")
+		}
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &fifoReader{path: path, f: f, rc: rc}, nil
+}
+
+// next waits for output and returns it in a buffer from logBufs (for the
+// caller to put back), or an error: io.EOF once the writers have gone,
+// another once the file is closed.
+func (r *fifoReader) next() (buf *[]byte, n int, err error) {
+	rerr := r.rc.Read(func(fd uintptr) bool {
+		buf = logBufs.Get().(*[]byte)
+		hup := false
+		for {
+			n, err = syscall.Read(int(fd), *buf)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case n > 0:
+				return true
+			case err == syscall.EAGAIN:
+				// A writer is there, with nothing to say.
+			case err != nil:
+				n = 0
+				return true
+			case hup:
+				err = io.EOF
+				return true
+			case hungUp(fd):
+				// A writer has come and gone: read what it left, then end.
+				hup = true
+				continue
+			}
+			// Wait, without a buffer, for output or the end.
+			n, err = 0, nil
+			logBufs.Put(buf)
+			buf = nil
+			return false
+		}
+	})
+	if rerr != nil && err == nil {
+		err = rerr
+	}
+	return buf, n, err
+}
+
+// hungUp says whether the kernel reports POLLHUP on fd now.
+func hungUp(fd uintptr) bool {
+	p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(p, 0)
+		if err != unix.EINTR {
+			return err == nil && p[0].Revents&unix.POLLHUP != 0
+		}
+	}
+}
+
+// copyTo copies the FIFO to w until the writers have gone or the file is
+// closed. Unlike io.Copy it goes on reading when a write fails (the
+// output is dropped), as containerd's CRI does: a container whose output
+// is no longer read blocks once the pipe is full. warn (may be nil) hears
+// of the first failure of a run of failed writes.
+func (r *fifoReader) copyTo(w io.Writer, warn func(error)) {
 	failing := false
 	for {
-		n, rerr := r.Read(buf)
+		buf, n, err := r.next()
 		if n > 0 {
-			_, werr := w.Write(buf[:n])
+			_, werr := w.Write((*buf)[:n])
 			if werr != nil && !failing && warn != nil {
 				warn(werr)
 			}
 			failing = werr != nil
 		}
-		if rerr != nil {
+		if buf != nil {
+			logBufs.Put(buf)
+		}
+		if err != nil {
 			return
 		}
+	}
+}
+
+// poke opens and closes the FIFO's write end: a reader with no writer
+// (none yet, or none since it was opened) sees a hang-up and ends; one
+// with a writer still there goes on.
+func (r *fifoReader) poke() {
+	w, err := os.OpenFile(r.path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err == nil {
+		w.Close()
 	}
 }
 
@@ -123,19 +228,27 @@ func (l *logIO) closePipes() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var errs []error
-	for _, p := range l.pipes {
-		if err := p.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+	for _, r := range l.readers {
+		if err := r.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 			errs = append(errs, err)
 		}
 	}
-	l.pipes = nil
+	l.readers = nil
 	return errors.Join(errs...)
 }
 
 func (l *logIO) Config() cio.Config { return l.cfg }
 
-// Cancel stops FIFO opens in progress.
-func (l *logIO) Cancel() { l.cancel() }
+// Cancel ends the copying of streams no writer has opened (cio's Cancel
+// stops FIFO opens in progress); streams with a writer go on until it
+// closes, so that no output is lost.
+func (l *logIO) Cancel() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.readers {
+		r.poke()
+	}
+}
 
 // Wait waits until the output has been copied (the shim closed its ends).
 func (l *logIO) Wait() { l.wg.Wait() }
@@ -143,7 +256,6 @@ func (l *logIO) Wait() { l.wg.Wait() }
 // Close closes the FIFOs and removes them.
 func (l *logIO) Close() error {
 	err := l.closePipes()
-	l.cancel()
 	if l.dir != "" {
 		if rerr := os.RemoveAll(l.dir); rerr != nil && err == nil {
 			err = rerr
@@ -156,6 +268,5 @@ func (l *logIO) Close() error {
 // leaving the FIFOs for a later attach.
 func (l *logIO) Detach() {
 	l.closePipes()
-	l.cancel()
 	l.wg.Wait()
 }
