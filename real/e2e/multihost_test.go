@@ -942,30 +942,27 @@ func findFile(t *testing.T, dir, name string) string {
 
 // deleteWeb deletes the Deployment and Service and waits for the pods to
 // go. The pod left on the dead node cannot be confirmed gone by its
-// kubelet, so it stays Terminating as in Kubernetes; it is force-deleted,
-// as an administrator would.
+// kubelet, so it stays Terminating as in Kubernetes; the dead node gets the
+// out-of-service taint, as an administrator would after a non-graceful node
+// shutdown, and the pod garbage collector (every 20s) force-deletes it.
 func (c *cluster) deleteWeb() {
 	t := c.t
 	t.Helper()
 	t.Logf("kubectl delete: %s", c.k.Must(t, "delete", "deployment", "web", "-n", c.ns))
 	t.Logf("kubectl delete: %s", c.k.Must(t, "delete", "service", "web", "-n", c.ns))
 	c.tl.add("deleted web")
+	for _, n := range c.nodes {
+		if n.Dead {
+			t.Logf("kubectl taint: %s", c.k.Must(t, "taint", "node", n.Name, "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute"))
+			c.tl.add("%s tainted out-of-service", n.Name)
+		}
+	}
 	eventually(t, "web pods gone", 90*time.Second, 500*time.Millisecond, func() (bool, string) {
 		pods, err := c.k.Pods(c.ns, "app=web")
 		if err != nil {
 			return false, err.Error()
 		}
-		left := 0
-		for _, p := range pods {
-			if p.Spec.NodeName != "" && c.nodeByName(p.Spec.NodeName).Dead && p.DeletionTimestamp != nil {
-				if out, err := c.k.Run("delete", "pod", p.Name, "-n", c.ns, "--force", "--grace-period=0"); err != nil {
-					return false, fmt.Sprintf("force delete %s: %v %s", p.Name, err, out)
-				}
-				continue
-			}
-			left++
-		}
-		return len(pods) == 0, fmt.Sprintf("%d left (%d on live nodes): %s", len(pods), left, podsSummary(pods))
+		return len(pods) == 0, fmt.Sprintf("%d left: %s", len(pods), podsSummary(pods))
 	})
 	// The ReplicaSet goes by garbage collection, the Endpoints with their
 	// Service.
