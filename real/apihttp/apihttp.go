@@ -40,8 +40,12 @@ type Config struct {
 	Authenticator auth.Authenticator
 	// Authorizer decides whether a request may proceed; nil allows all.
 	Authorizer auth.Authorizer
-	// KubeletClient is the HTTPS client (with the API server's client
-	// certificate) pods/log is proxied through. Nil: pods/log answers 503.
+	// KubeletClient is the client pods/log is proxied through: one from
+	// auth.NewKubeletClient or ServerPKI.KubeletHTTPClient, which takes the
+	// node name as URL host and the address to dial from the request's
+	// context, and accepts only that node's serving certificate (a plain
+	// http.Client would try to resolve the node name). Nil: pods/log
+	// answers 503.
 	KubeletClient *http.Client
 	// Discovery serves /version, /api, /api/v1, /apis, /apis/{g}[/{v}] and
 	// /openapi/...; nil answers 404 there.
