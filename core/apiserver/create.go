@@ -41,10 +41,10 @@ func (s *Server) Create(ctx context.Context, in api.Object, opts metav1.CreateOp
 		return nil, apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
 	}
 	generated := obj.GetName() == "" && obj.GetGenerateName() != ""
-	if generated {
-		obj.SetName(obj.GetGenerateName() + s.randomSuffix())
-	}
-	obj.SetUID(s.newUID())
+	// The storage key, the name and the UID share one allocation.
+	key, name, uid := s.identity(r, obj.GetNamespace(), obj.GetName(), obj.GetGenerateName(), generated)
+	obj.SetName(name)
+	obj.SetUID(uid)
 	obj.SetCreationTimestamp(s.now())
 	obj.SetDeletionTimestamp(nil)
 	obj.SetDeletionGracePeriodSeconds(nil)
@@ -71,7 +71,7 @@ func (s *Server) Create(ctx context.Context, in api.Object, opts metav1.CreateOp
 		release()
 		return obj, nil
 	}
-	if _, err := s.store.Create(r.Key(obj.GetNamespace(), obj.GetName()), obj); err != nil {
+	if _, err := s.store.Create(key, obj); err != nil {
 		release()
 		if errors.Is(err, store.ErrExists) && generated {
 			// Kubernetes reports a generated-name clash as a retryable conflict.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,17 +130,17 @@ func (s *Server) now() metav1.Time {
 
 const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789"
 
-// randomSuffix is the 5-character suffix Kubernetes appends to generateName.
-func (s *Server) randomSuffix() string {
-	b := make([]byte, 5)
+// randomSuffixBytes is the 5-character suffix Kubernetes appends to
+// generateName.
+func (s *Server) randomSuffixBytes() (b [5]byte) {
 	for i := range b {
 		b[i] = nameAlphabet[s.rand.IntN(len(nameAlphabet))]
 	}
-	return string(b)
+	return b
 }
 
-func (s *Server) newUID() types.UID {
-	var b [16]byte
+// newUIDBytes draws a random (version 4) UUID.
+func (s *Server) newUIDBytes() (b [16]byte) {
 	for i := 0; i < 16; i += 8 {
 		v := s.rand.Uint64()
 		for j := 0; j < 8; j++ {
@@ -148,22 +149,63 @@ func (s *Server) newUID() types.UID {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return types.UID(formatUUID(&b))
+	return b
+}
+
+// identity gives a new object of r its storage key (r.Key(ns, name)), its
+// name (generateName plus a random suffix when generated) and a new
+// UID, all in one allocation: the key ends with the name and the UID
+// follows the key. Every Create needs all three (at 1,000 nodes, 216,000
+// an hour, Events above all, which live for their hour): one 112-byte
+// block instead of three, 64 bytes less per stored object. The random
+// draws are made in the order Kubernetes' would be: the suffix, then the
+// UID.
+func (s *Server) identity(r *api.Resource, ns, name, generateName string, generated bool) (key, outName string, uid types.UID) {
+	var suffix []byte
+	if generated {
+		sb := s.randomSuffixBytes()
+		suffix = sb[:]
+		name = generateName
+	}
+	u := s.newUIDBytes()
+	n := len("/registry/") + len(r.Name) + 1 + len(name) + len(suffix) + 36
+	if r.Namespaced {
+		n += len(ns) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString("/registry/")
+	b.WriteString(r.Name)
+	b.WriteByte('/')
+	if r.Namespaced {
+		b.WriteString(ns)
+		b.WriteByte('/')
+	}
+	nameAt := b.Len()
+	b.WriteString(name)
+	b.Write(suffix)
+	keyEnd := b.Len()
+	var out [36]byte
+	b.Write(appendUUID(out[:0], &u))
+	all := b.String()
+	return all[:keyEnd], all[nameAt:keyEnd], types.UID(all[keyEnd:])
 }
 
 // formatUUID is fmt.Sprintf("%x-%x-%x-%x-%x") of b's 4, 2, 2, 2 and 6-byte
 // groups, built in one allocation (TestFormatUUID).
 func formatUUID(b *[16]byte) string {
-	const hexDigits = "0123456789abcdef"
 	var out [36]byte
-	j := 0
+	return string(appendUUID(out[:0], b))
+}
+
+// appendUUID appends formatUUID(b) to dst.
+func appendUUID(dst []byte, b *[16]byte) []byte {
+	const hexDigits = "0123456789abcdef"
 	for i, c := range b {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
+			dst = append(dst, '-')
 		}
-		out[j], out[j+1] = hexDigits[c>>4], hexDigits[c&0x0f]
-		j += 2
+		dst = append(dst, hexDigits[c>>4], hexDigits[c&0x0f])
 	}
-	return string(out[:])
+	return dst
 }
