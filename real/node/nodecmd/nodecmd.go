@@ -127,7 +127,7 @@ without the server side (go build ./cmd/drydock-node) and needs less memory.`,
 	f.BoolVar(&cfg.CleanupOnExit, "cleanup-on-exit", true, "remove Service rules and node routes when stopping")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the node's random choices (0: random)")
 	f.StringVar(&level, "log-level", "info", "debug, info, warn or error")
-	f.StringVar(&heapProfile, "heap-profile", "", "on SIGUSR1, write a heap profile (after a garbage collection) to this file, for go tool pprof")
+	f.StringVar(&heapProfile, "heap-profile", "", "on SIGUSR1, write a heap profile (after a garbage collection, text form with the runtime's memory statistics) to this file, for go tool pprof")
 	return cmd
 }
 
@@ -160,7 +160,9 @@ func writeHeapProfile(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := pprof.WriteHeapProfile(f); err != nil {
+	// The text form (debug=1): go tool pprof reads it, and it ends with
+	// the runtime's MemStats (heap, stacks, GC metadata) for reading RSS.
+	if err := pprof.Lookup("heap").WriteTo(f, 1); err != nil {
 		f.Close()
 		return err
 	}

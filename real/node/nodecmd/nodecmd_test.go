@@ -57,7 +57,13 @@ func TestHeapProfileOnSignal(t *testing.T) {
 	testsync.Until(t, "heap profile written", 30*time.Second, func() (bool, string) {
 		return strings.Contains(logs.String(), "heap profile written"), logs.String()
 	})
-	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-		t.Fatalf("profile: %v, %v", fi, err)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"heap profile:", "# runtime.MemStats", "# HeapInuse = ", "# Stack = "} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("profile lacks %q:\n%s", want, b)
+		}
 	}
 }
