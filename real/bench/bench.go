@@ -1,8 +1,8 @@
 // Package bench holds real mode's end-to-end benchmarks (issue 3): pod
 // startup latency (create → Running) of a batch of 10 pods on one node next
 // to bare containerd create+start of the same image in the same run, and the
-// resident memory of `drydock server` and `drydock node`, each a separate
-// process, with one node and 100 pods running.
+// resident memory of `drydock server` and of the node agent, each a
+// separate process, with one node and 100 pods running.
 //
 // The benchmarks live in bench_test.go and run only with -bench, as root with
 // containerd, iptables, nsenter and the CNI plugins (they skip without them,
@@ -18,12 +18,12 @@
 // pods' network namespaces and cgroup folders, the veth pair and network
 // namespace (with the agent's bridge and iptables chains in it), temp dirs.
 //
-// BenchmarkMemory also runs the agent as real/bench/nodeagent (real/node
-// alone, without the server side linked in) to show how much of the agent's
-// resident memory is the shared binary, and logs that agent's heap profile.
-// DRYDOCK_BENCH_REQUEST_LOG=1 makes BenchmarkPodStartup summarise the API
-// requests of each batch from the server's request log;
-// DRYDOCK_BENCH_PROFILE_DIR keeps the heap profile. Figures and their
+// BenchmarkMemory runs the agent both as `drydock node` and as drydock-node
+// (cmd/drydock-node: the same command without the server side linked in,
+// which DRYDOCK_BENCH_NODE_BINARY may name prebuilt), and logs the agent's
+// heap profile. DRYDOCK_BENCH_REQUEST_LOG=1 makes BenchmarkPodStartup
+// summarise the API requests of each batch from the server's request log;
+// DRYDOCK_BENCH_PROFILE_DIR keeps the heap profiles. Figures and their
 // conditions: docs/BENCHMARKS.md, "Real mode: pod startup and memory".
 //
 // This file has the small measuring helpers the plain `go test` run checks.
@@ -380,4 +380,57 @@ func ReadCPU(pid int) (CPUTimes, error) {
 		return CPUTimes{}, err
 	}
 	return ParseStat(string(b))
+}
+
+// memStatNames are the runtime.MemStats fields MemStatsLines shows, in the
+// order of a heap profile's text form.
+var memStatNames = []string{"Sys", "HeapSys", "HeapIdle", "HeapInuse", "HeapReleased", "Stack", "MSpan", "MCache",
+	"BuckHashSys", "GCSys", "OtherSys", "NextGC"}
+
+// MemStatsLines reads the runtime.MemStats a text heap profile
+// (pprof debug=1) ends with and lists the fields that make up the Go
+// runtime's memory, in MiB ("in use / obtained" for Stack, MSpan and
+// MCache), and Sys − HeapReleased: what the runtime holds from the
+// operating system, the most of the process's anonymous memory it can
+// account for. It returns "" if the text has no MemStats.
+func MemStatsLines(profile string) string {
+	_, stats, ok := strings.Cut(profile, "# runtime.MemStats\n")
+	if !ok {
+		return ""
+	}
+	vals := map[string][]int64{}
+	for _, line := range strings.Split(stats, "\n") {
+		name, val, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = ")
+		if !ok {
+			continue
+		}
+		var nums []int64
+		for _, f := range strings.Split(val, " / ") {
+			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			if err != nil {
+				nums = nil
+				break
+			}
+			nums = append(nums, n)
+		}
+		if nums != nil {
+			vals[name] = nums
+		}
+	}
+	var b strings.Builder
+	for _, name := range memStatNames {
+		v, ok := vals[name]
+		if !ok {
+			continue
+		}
+		parts := make([]string, len(v))
+		for i, n := range v {
+			parts[i] = MiB(n)
+		}
+		fmt.Fprintf(&b, "  %-13s %s\n", name, strings.Join(parts, " / "))
+	}
+	if sys, rel := vals["Sys"], vals["HeapReleased"]; len(sys) == 1 && len(rel) == 1 {
+		fmt.Fprintf(&b, "  %-13s %s\n", "Sys-Released", MiB(sys[0]-rel[0]))
+	}
+	return b.String()
 }

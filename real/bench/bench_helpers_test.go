@@ -232,3 +232,19 @@ func TestParseStat(t *testing.T) {
 		t.Fatalf("ReadCPU(self) = %+v, %v", c, err)
 	}
 }
+
+func TestMemStatsLines(t *testing.T) {
+	const profile = "heap profile: 1: 2 [3: 4] @ heap/1048576\n1: 2 [3: 4] @ 0x1\n\n" +
+		"# runtime.MemStats\n# Alloc = 1048576\n# Sys = 31457280\n# HeapSys = 20971520\n# HeapIdle = 8388608\n" +
+		"# HeapInuse = 12582912\n# HeapReleased = 4194304\n# Stack = 2097152 / 2097152\n# MSpan = 524288 / 655360\n" +
+		"# GCSys = 3145728\n# PauseNs = [1 2 3]\n# NumGC = 7\n"
+	want := "  Sys           30.0 MiB\n  HeapSys       20.0 MiB\n  HeapIdle      8.0 MiB\n  HeapInuse     12.0 MiB\n" +
+		"  HeapReleased  4.0 MiB\n  Stack         2.0 MiB / 2.0 MiB\n  MSpan         0.5 MiB / 0.6 MiB\n  GCSys         3.0 MiB\n" +
+		"  Sys-Released  26.0 MiB\n"
+	if got := MemStatsLines(profile); got != want {
+		t.Errorf("MemStatsLines:\n%s\nwant:\n%s", got, want)
+	}
+	if got := MemStatsLines("heap profile: 0: 0 [0: 0] @ heap/1\n"); got != "" {
+		t.Errorf("no MemStats: %q", got)
+	}
+}

@@ -367,14 +367,15 @@ const memPods = 100
 // the largest mappings from /proc/PID/smaps and the Go heap after the last
 // GC (GODEBUG=gctrace=1).
 //
-// agent=drydock runs `drydock node`, the figure for the goal. agent=node-only
-// runs real/bench/nodeagent, the same real/node agent in a binary without
-// the server side, and logs its heap profile's largest in-use allocations.
+// agent=drydock runs `drydock node`; agent=drydock-node runs drydock-node,
+// the same command (real/node/nodecmd) in the node-only binary, which is
+// what deploy/systemd runs on workers. Both log the agent's heap profile's
+// largest in-use allocations (--heap-profile, SIGUSR1).
 //
 //	go test ./real/bench -run '^$' -bench Memory -benchtime 1x
 func BenchmarkMemory(b *testing.B) {
 	b.Run("agent=drydock", func(b *testing.B) { benchMemory(b, drydockNode) })
-	b.Run("agent=node-only", func(b *testing.B) { benchMemory(b, nodeOnly) })
+	b.Run("agent=drydock-node", func(b *testing.B) { benchMemory(b, nodeOnly) })
 }
 
 func benchMemory(b *testing.B, kind agentKind) {
@@ -397,9 +398,7 @@ func benchMemory(b *testing.B, kind agentKind) {
 		srv, node = maxMem(srv, s), maxMem(node, n)
 		if i == b.N-1 {
 			c.logMappings(b)
-			if kind == nodeOnly {
-				c.logHeapProfile(b)
-			}
+			c.logHeapProfile(b)
 		}
 		c.deletePods(b, "bench-batch="+label, 3*time.Minute)
 		b.StartTimer()
@@ -420,18 +419,24 @@ func benchMemory(b *testing.B, kind agentKind) {
 	b.ReportMetric(float64(node.VmHWM)/(1<<20), "node-hwm-MiB")
 }
 
-// logMappings logs each process's largest mappings.
+// logMappings logs each process's thread count and largest mappings.
 func (c *cluster) logMappings(b *testing.B) {
 	for _, p := range []*proc{c.server, c.agent} {
 		ms, err := ReadSmaps(p.cmd.Process.Pid)
 		if err != nil {
 			b.Fatalf("%s: %v", p.name, err)
 		}
-		b.Logf("%s: largest resident mappings:\n%s", p.name, FormatMappings(ms, 8))
+		threads := "?"
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)); err == nil {
+			if _, rest, ok := strings.Cut(string(st), "\nThreads:"); ok {
+				threads, _, _ = strings.Cut(strings.TrimSpace(rest), "\n")
+			}
+		}
+		b.Logf("%s: %s threads; largest resident mappings:\n%s", p.name, threads, FormatMappings(ms, 8))
 	}
 }
 
-// logHeapProfile has the node-only agent write a heap profile and logs its
+// logHeapProfile has the agent write a heap profile and logs its
 // largest in-use allocations (go tool pprof -top).
 func (c *cluster) logHeapProfile(b *testing.B) {
 	os.Remove(c.heapProfile)
@@ -443,15 +448,18 @@ func (c *cluster) logHeapProfile(b *testing.B) {
 	})
 	if dir := os.Getenv("DRYDOCK_BENCH_PROFILE_DIR"); dir != "" {
 		if data, err := os.ReadFile(c.heapProfile); err == nil {
-			os.WriteFile(filepath.Join(dir, "nodeagent-heap.pprof"), data, 0o644) //nolint:errcheck
+			os.WriteFile(filepath.Join(dir, filepath.Base(c.agentBin)+"-agent-heap.pprof"), data, 0o644) //nolint:errcheck
 		}
+	}
+	if data, err := os.ReadFile(c.heapProfile); err == nil {
+		b.Logf("%s agent runtime memory statistics:\n%s", filepath.Base(c.agentBin), MemStatsLines(string(data)))
 	}
 	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=20", "-sample_index=inuse_space", c.agentBin, c.heapProfile).CombinedOutput()
 	if err != nil {
 		b.Logf("go tool pprof: %v\n%s", err, out)
 		return
 	}
-	b.Logf("node-only agent heap profile (inuse_space):\n%s", out)
+	b.Logf("%s agent heap profile (inuse_space):\n%s", filepath.Base(c.agentBin), out)
 }
 
 func maxMem(a, b ProcMemory) ProcMemory {

@@ -25,8 +25,12 @@ import (
 	"github.com/drydock-sim/drydock/real/containerd/ctrtest"
 )
 
-// binaryEnv names a prebuilt drydock binary to use instead of building one.
-const binaryEnv = "DRYDOCK_BENCH_BINARY"
+// binaryEnv and nodeBinaryEnv name prebuilt drydock and drydock-node
+// binaries to use instead of building them.
+const (
+	binaryEnv     = "DRYDOCK_BENCH_BINARY"
+	nodeBinaryEnv = "DRYDOCK_BENCH_NODE_BINARY"
+)
 
 // requestLogEnv, when set, runs the server with --log-requests, and
 // BenchmarkPodStartup logs which API requests each batch made and the time
@@ -57,10 +61,14 @@ func drydockBinary(tb testing.TB) string {
 	return build(tb, "github.com/drydock-sim/drydock/cmd/drydock", "drydock")
 }
 
-// nodeOnlyBinary builds real/bench/nodeagent once per test process.
-func nodeOnlyBinary(tb testing.TB) string {
+// nodeBinary builds cmd/drydock-node once per test process (or returns
+// the binary DRYDOCK_BENCH_NODE_BINARY names).
+func nodeBinary(tb testing.TB) string {
 	tb.Helper()
-	return build(tb, "github.com/drydock-sim/drydock/real/bench/nodeagent", "nodeagent")
+	if bin := os.Getenv(nodeBinaryEnv); bin != "" {
+		return bin
+	}
+	return build(tb, "github.com/drydock-sim/drydock/cmd/drydock-node", "drydock-node")
 }
 
 func build(tb testing.TB, pkg, name string) string {
@@ -91,8 +99,8 @@ func build(tb testing.TB, pkg, name string) string {
 type agentKind int
 
 const (
-	drydockNode agentKind = iota // `drydock node`, the real thing
-	nodeOnly                     // real/bench/nodeagent: real/node alone, with a heap profile on SIGUSR1
+	drydockNode agentKind = iota // `drydock node`: the agent in the drydock binary
+	nodeOnly                     // drydock-node: the same command in the node-only binary
 )
 
 // proc is a drydock subprocess with its output in a log file. It is in a
@@ -170,7 +178,7 @@ type cluster struct {
 	ctrNS    string
 	ctr      *client.Client // containerd, for the node's containers' timestamps
 	ns       *netnstest.NS
-	// heapProfile is where a nodeOnly agent writes its heap profile.
+	// heapProfile is where the agent writes its heap profile (--heap-profile).
 	heapProfile string
 	agentBin    string
 }
@@ -246,11 +254,15 @@ func startCluster(tb testing.TB, kind agentKind) *cluster {
 	nodeDir := tb.TempDir()
 	argv := []string{"nsenter", "--net=" + c.ns.Path, "--", c.bin, "node"}
 	if kind == nodeOnly {
-		c.heapProfile = filepath.Join(nodeDir, "heap.pprof")
-		argv = []string{"nsenter", "--net=" + c.ns.Path, "--", nodeOnlyBinary(tb), "--heap-profile", c.heapProfile}
+		nb, err := filepath.Abs(nodeBinary(tb))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		argv = []string{"nsenter", "--net=" + c.ns.Path, "--", nb}
 	}
 	c.agentBin = argv[3]
-	c.agent = startProc(tb, "node", []string{"GODEBUG=gctrace=1"}, append(argv,
+	c.heapProfile = filepath.Join(nodeDir, "heap.pprof")
+	c.agent = startProc(tb, "node", []string{"GODEBUG=gctrace=1"}, append(argv, "--heap-profile", c.heapProfile,
 		"--server", url, "--token", token, "--ca-cert-hash", caHash, "--name", c.nodeName, "--node-ip", nodeIP,
 		"--data-dir", filepath.Join(nodeDir, "data"), "--pod-log-dir", filepath.Join(nodeDir, "pods"),
 		"--containerd-namespace", c.ctrNS, "--bridge", "ddb"+tag)...)
