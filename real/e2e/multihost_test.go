@@ -772,7 +772,8 @@ const rulesGrace = 5 * time.Second
 // all stopped, at deadAt); every failure was in flight at or started after
 // the kill (killedAt) and started before the endpoint's removal had reached
 // the rules, and was a refused or timed-out connection (a request to the
-// dead endpoint); and the Service kept answering throughout.
+// dead endpoint) or, for a request started before deadAt, a connection the
+// dying server reset; and the Service kept answering throughout.
 func (c *cluster) checkProbes(results []probeResult, killedAt, deadAt, removedAt time.Time, live map[string]bool, dead string) {
 	t := c.t
 	t.Helper()
@@ -796,9 +797,12 @@ func (c *cluster) checkProbes(results []probeResult, killedAt, deadAt, removedAt
 			case r.At.After(removedAt.Add(rulesGrace)):
 				t.Errorf("request at %s failed %s after the dead endpoint left the Service: %v",
 					r.At.Format("15:04:05.000"), r.At.Sub(removedAt).Round(time.Millisecond), r.Err)
+			case strings.Contains(msg, "reset by peer") && !r.At.After(deadAt):
+				// In flight to the pod while its tasks were being killed: the
+				// kernel resets the dying server's connections.
 			case !strings.Contains(msg, "refused") && !strings.Contains(msg, "timed out") &&
 				!strings.Contains(msg, "No route to host") && !strings.Contains(msg, "unreachable"):
-				t.Errorf("request at %s failed other than by a refused or timed-out connection: %v", r.At.Format("15:04:05.000"), r.Err)
+				t.Errorf("request at %s failed other than by a refused or timed-out connection (or a reset while the pod was being killed): %v", r.At.Format("15:04:05.000"), r.Err)
 			}
 			continue
 		}
