@@ -71,6 +71,9 @@ func (s *Server) Create(ctx context.Context, in api.Object, opts metav1.CreateOp
 		release()
 		return obj, nil
 	}
+	if p, ok := obj.(*corev1.Pod); ok {
+		s.pods.share(p)
+	}
 	if _, err := s.store.Create(key, obj); err != nil {
 		release()
 		if errors.Is(err, store.ErrExists) && generated {

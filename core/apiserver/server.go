@@ -49,6 +49,7 @@ type Server struct {
 	hubs   map[*api.Resource]*hub
 	closed []func()
 	nsKeys map[string]string // namespace name -> its storage key (every create looks it up)
+	pods   siblings          // recently created pods, whose parts new pods may share
 }
 
 // New creates a server and the namespaces and priority classes every
