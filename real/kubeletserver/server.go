@@ -6,9 +6,11 @@
 //	GET /healthz
 //
 // Logs are read from the container's log file in the CRI format and written
-// back as plain lines. Only clients with a client certificate verified by
-// the server's TLS config (the cluster CA) whose subject is CN
-// "drydock-apiserver" or in group (O) "system:masters" may read logs;
+// back as plain lines. Exec streams are WebSocket (v5.channel.k8s.io) or
+// SPDY/3.1 (v4.channel.k8s.io and older) connections (see exec.go). Only
+// clients with a client certificate verified by the server's TLS config
+// (the cluster CA) whose subject is CN "drydock-apiserver" or in group (O)
+// "system:masters" may read logs or exec;
 // /healthz answers any client the TLS config lets in (with
 // RequireAndVerifyClientCert, as the node agent configures it, only
 // holders of a cluster certificate).
@@ -54,6 +56,12 @@ const DefaultPollInterval = 100 * time.Millisecond
 type Config struct {
 	// Logs finds log files. Required.
 	Logs LogLocator
+	// Exec runs commands in containers; nil answers /exec with 501.
+	Exec Executor
+	// StreamIdleTimeout ends an exec stream idle that long
+	// (DefaultStreamIdleTimeout if zero); StreamCreationTimeout bounds the
+	// wait for a SPDY client's streams (DefaultStreamCreationTimeout).
+	StreamIdleTimeout, StreamCreationTimeout time.Duration
 	// TLS is the server's TLS config: its certificate, and ClientCAs with
 	// ClientAuth VerifyClientCertIfGiven or RequireAndVerifyClientCert so
 	// that client certificates are verified against the cluster CA.
@@ -78,12 +86,20 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.StreamIdleTimeout <= 0 {
+		cfg.StreamIdleTimeout = DefaultStreamIdleTimeout
+	}
+	if cfg.StreamCreationTimeout <= 0 {
+		cfg.StreamCreationTimeout = DefaultStreamCreationTimeout
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok")
 	})
 	s.mux.Handle("GET /containerLogs/{namespace}/{pod}/{container}", requireIdentity(http.HandlerFunc(s.containerLogs)))
+	s.mux.Handle("GET /exec/{namespace}/{pod}/{container}", requireIdentity(http.HandlerFunc(s.exec)))
+	s.mux.Handle("POST /exec/{namespace}/{pod}/{container}", requireIdentity(http.HandlerFunc(s.exec)))
 	return s
 }
 
@@ -120,7 +136,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 }
 
 // requireIdentity lets through only verified client certificates of the API
-// server or of a system:masters member.
+// server or of a system:masters member. (The kubelet's message names the
+// nodes/proxy subresource for every endpoint, as here.)
 func requireIdentity(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {

@@ -313,7 +313,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	// CRI's Status: the node stays NotReady until the network is ready.
 	status := &statusRuntime{Runtime: rt, post: l.Post, serving: cc.IsServing, network: network.Status}
 
-	// Kubelet HTTPS server (container logs).
+	// Kubelet HTTPS server (container logs, exec).
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.KubeletAddress, strconv.Itoa(cfg.KubeletPort)))
 	if err != nil {
 		return fmt.Errorf("kubelet server: %w", err)
@@ -321,7 +321,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.kubeletAddr = ln.Addr()
 	a.mu.Unlock()
-	ks := kubeletserver.New(kubeletserver.Config{Logs: rt, TLS: creds.KubeletServerTLSConfig()})
+	ks := kubeletserver.New(kubeletserver.Config{Logs: rt, Exec: runtimeExec{rt}, TLS: creds.KubeletServerTLSConfig()})
 	ksCtx, stopKS := context.WithCancel(context.Background())
 	ksDone := make(chan error, 1)
 	go func() { ksDone <- ks.Serve(ksCtx, ln) }()
