@@ -4,7 +4,8 @@
 // authorisation, content negotiation (JSON, YAML and protobuf request bodies;
 // JSON, YAML, protobuf, Table and PartialObjectMetadata responses), watch
 // streams (JSON lines or length-delimited protobuf), the scale, binding,
-// eviction and log subresources, and Kubernetes Status errors. Discovery and OpenAPI are served by the Discovery handler of the
+// eviction, log and exec subresources (exec proxied to the kubelet as an
+// upgraded connection), and Kubernetes Status errors. Discovery and OpenAPI are served by the Discovery handler of the
 // Config, Tables by its Table function.
 package apihttp
 

@@ -257,8 +257,8 @@ func TestKubectlTier2(t *testing.T) {
 		t.Errorf("logs -c: %q", out)
 	}
 
-	if _, errOut, err := k.try("exec", "one", "--", "ls"); err == nil || !strings.Contains(errOut, "not served by drydock") {
-		t.Errorf("exec: %v %q", err, errOut)
+	if _, errOut, err := k.try("attach", "one"); err == nil || !strings.Contains(errOut, "not served by drydock") {
+		t.Errorf("attach: %v %q", err, errOut)
 	}
 	if out := k.run("label", "pod", "one", "tier=front"); !strings.Contains(out, "pod/one labeled") {
 		t.Errorf("label: %q", out)

@@ -32,11 +32,18 @@ var subresourceVerbs = map[string][]string{
 	"binding":  {"create"},
 	"eviction": {"create"},
 	"log":      {"get"},
+	// GET (WebSocket) and POST (SPDY) upgrades, both authorised as create.
+	"exec": {"get", "create"},
 }
 
 // unservedPodSubresources are Kubernetes pod subresources drydock does not
 // serve; asking for them gets a 404 that says so.
-var unservedPodSubresources = map[string]bool{"exec": true, "attach": true, "portforward": true, "proxy": true}
+var unservedPodSubresources = map[string]bool{"attach": true, "portforward": true, "proxy": true}
+
+// podExecSub: pods/exec is served here although core/api's registry (the
+// core's storage) does not list it: it is a connection to a kubelet, not
+// stored state.
+const podExecSub = "exec"
 
 // parseRequest returns the resource request a path names, nil (and no
 // error) for paths that are not resource paths (discovery, OpenAPI, ...), or
@@ -104,11 +111,12 @@ func parseRequest(req *http.Request) (*requestInfo, error) {
 			return nil, notFoundPath()
 		}
 	}
-	if info.sub != "" && (!r.HasSubresource(info.sub) || subresourceVerbs[info.sub] == nil) {
+	servedHere := r == api.Pods && info.sub == podExecSub
+	if info.sub != "" && !servedHere && (!r.HasSubresource(info.sub) || subresourceVerbs[info.sub] == nil) {
 		if r == api.Pods && unservedPodSubresources[info.sub] {
 			return nil, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusNotFound,
 				Reason: metav1.StatusReasonNotFound, Details: &metav1.StatusDetails{Name: info.name, Kind: "pods"},
-				Message: "pods/" + info.sub + " is not served by drydock: exec, attach, port-forward and proxy are not implemented"}}
+				Message: "pods/" + info.sub + " is not served by drydock: attach, port-forward and proxy are not implemented"}}
 		}
 		return nil, notFoundPath()
 	}

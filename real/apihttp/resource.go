@@ -30,6 +30,8 @@ func (h *handler) serveResource(w http.ResponseWriter, req *http.Request, info *
 		switch info.sub {
 		case "log":
 			err = h.serveLog(w, req, info, user)
+		case podExecSub:
+			err = h.serveExec(w, req, info, user)
 		case "scale":
 			err = h.getScale(w, req, info, user)
 		default:
@@ -45,6 +47,8 @@ func (h *handler) serveResource(w http.ResponseWriter, req *http.Request, info *
 			err = h.bind(w, req, info, user)
 		case "eviction":
 			err = h.evict(w, req, info, user)
+		case podExecSub:
+			err = h.serveExec(w, req, info, user)
 		default:
 			err = h.create(w, req, info, user)
 		}
