@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -43,6 +45,8 @@ type gcStats struct {
 	HeapSysBytes    uint64  `json:"heapSysBytes"`
 	TotalAllocBytes uint64  `json:"totalAllocBytes"`
 	CPUFraction     float64 `json:"cpuFraction"`
+	// MemoryLimitBytes is the runtime's soft memory limit (0: none).
+	MemoryLimitBytes int64 `json:"memoryLimitBytes,omitempty"`
 }
 
 func newBenchSchedulerCommand() *cobra.Command {
@@ -80,6 +84,7 @@ func newBenchSimCommand() *cobra.Command {
 	var asJSON bool
 	var cpuProfile, memProfile, tracePath string
 	var liveEvery time.Duration
+	var softLimitMiB int64
 	cmd := &cobra.Command{
 		Use:   "sim",
 		Short: "Simulate a cluster that creates pods through Deployments and loses a node",
@@ -91,6 +96,12 @@ func newBenchSimCommand() *cobra.Command {
 			sc, err := scenario.Parse("bench-sim.yaml", []byte(BenchScenario(nodes, pods, duration, seed)))
 			if err != nil {
 				return fmt.Errorf("generated scenario: %w", err)
+			}
+			if softLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				// A soft limit makes the collector run before the heap
+				// doubles once it nears the limit (docs/BENCHMARKS.md
+				// gives its cost); GOMEMLIMIT, when set, decides instead.
+				debug.SetMemoryLimit(softLimitMiB << 20)
 			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -153,10 +164,15 @@ func newBenchSimCommand() *cobra.Command {
 			runtime.ReadMemStats(&ms)
 			rep.GC = &gcStats{Cycles: ms.NumGC, HeapInUseBytes: ms.HeapInuse, HeapSysBytes: ms.HeapSys,
 				TotalAllocBytes: ms.TotalAlloc, CPUFraction: ms.GCCPUFraction}
+			limit := "none"
+			if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
+				rep.GC.MemoryLimitBytes = l
+				limit = fmt.Sprintf("%d MiB", l>>20)
+			}
 			text := fmt.Sprintf("%d nodes, %d pods, %s simulated: %.2fs wall, %d events, %d pods ready, peak RSS %d MiB\n"+
-				"gc: %d cycles, %.0f%% of CPU, %d MiB allocated, heap in use at end %d MiB (of %d MiB from the OS)",
+				"gc: %d cycles, %.0f%% of CPU, %d MiB allocated, heap in use at end %d MiB (of %d MiB from the OS), soft memory limit %s",
 				nodes, pods, duration, wall, res.Events, res.Metrics.PodStartup.Count, rep.PeakRSSBytes>>20,
-				ms.NumGC, 100*ms.GCCPUFraction, ms.TotalAlloc>>20, ms.HeapInuse>>20, ms.HeapSys>>20)
+				ms.NumGC, 100*ms.GCCPUFraction, ms.TotalAlloc>>20, ms.HeapInuse>>20, ms.HeapSys>>20, limit)
 			runtime.KeepAlive(w)
 			return report(cmd.OutOrStdout(), asJSON, rep, text)
 		},
@@ -166,6 +182,8 @@ func newBenchSimCommand() *cobra.Command {
 	cmd.Flags().DurationVar(&duration, "duration", time.Hour, "simulated time")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (pprof, allocations and in-use) at the end of the run")
+	cmd.Flags().Int64Var(&softLimitMiB, "soft-memory-limit-mib", 960,
+		"soft memory limit for the Go runtime in MiB (debug.SetMemoryLimit; 0: none); ignored when GOMEMLIMIT is set")
 	cmd.Flags().DurationVar(&liveEvery, "live-heap-every", 0, "collect garbage every this much simulated time and print the live heap (changes GC pacing)")
 	cmd.Flags().StringVar(&tracePath, "trace", "", "write the JSON-lines event trace to this file (for comparing runs; slows the run)")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
