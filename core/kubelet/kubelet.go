@@ -126,11 +126,11 @@ type Kubelet struct {
 	// once fired, armed again for the next tick (clock.Rearm): 360,000
 	// lease and status ticks an hour at 1,000 nodes made a Timer each.
 	leaseSpare, statusSpare clock.Timer
-	leaseTick   func() // renewLease for this life, see Start
-	statusTick  func() // the status loop's tick for this life
-	regTimer    clock.Timer
-	rtTimer     clock.Timer
-	rtTick      func() // the runtime status check's tick for this life
+	leaseTick               func() // renewLease for this life, see Start
+	statusTick              func() // the status loop's tick for this life
+	regTimer                clock.Timer
+	rtTimer                 clock.Timer
+	rtTick                  func() // the runtime status check's tick for this life
 }
 
 // New returns a stopped kubelet.

@@ -9,8 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/drydock-sim/drydock/core/clock"
 	"github.com/drydock-sim/drydock/core/api"
+	"github.com/drydock-sim/drydock/core/clock"
 )
 
 // Labels the kubelet puts on its Node, as Kubernetes' does.
