@@ -17,6 +17,18 @@ import (
 // Patch applies a JSON merge, strategic merge or JSON patch to an object (or
 // to its status with subresource "status") and stores the result.
 func (s *Server) Patch(ctx context.Context, r *api.Resource, ns, name string, pt types.PatchType, data []byte, subresource string) (api.Object, error) {
+	return s.PatchWithOptions(ctx, r, ns, name, pt, data, subresource, metav1.PatchOptions{})
+}
+
+// PatchWithOptions is Patch with Kubernetes' patch options. Of them only
+// DryRun is acted on, as in UpdateWithOptions: with ["All"] the patched
+// object is checked and returned as the write would return it, and nothing
+// is stored.
+func (s *Server) PatchWithOptions(ctx context.Context, r *api.Resource, ns, name string, pt types.PatchType, data []byte, subresource string, opts metav1.PatchOptions) (api.Object, error) {
+	dry, err := dryRunAll(opts.DryRun, "PatchOptions")
+	if err != nil {
+		return nil, err
+	}
 	if !r.Namespaced {
 		ns = ""
 	} else if ns == "" {
@@ -66,5 +78,5 @@ func (s *Server) Patch(ctx context.Context, r *api.Resource, ns, name string, pt
 	if rv := obj.GetResourceVersion(); rv != "" && rv != old.GetResourceVersion() {
 		return nil, conflict(r, name)
 	}
-	return s.updateLocked(r, key, old, obj, subresource)
+	return s.updateLocked(r, key, old, obj, subresource, dry)
 }

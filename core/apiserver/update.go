@@ -11,6 +11,8 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/drydock-sim/drydock/core/api"
 )
@@ -25,6 +27,19 @@ const (
 // resourceVersion must match the stored one (409 Conflict otherwise); an empty
 // one makes the update unconditional, as Kubernetes allows for these types.
 func (s *Server) Update(ctx context.Context, in api.Object, subresource string) (api.Object, error) {
+	return s.UpdateWithOptions(ctx, in, subresource, metav1.UpdateOptions{})
+}
+
+// UpdateWithOptions is Update with Kubernetes' update options. Of them only
+// DryRun is acted on: with DryRun ["All"] the update is checked and shaped
+// exactly as a real one (defaulting, validation, conflict and UID checks,
+// the generation bump, the no-op rule) and the result is returned, but
+// nothing is stored: no resourceVersion moves and no watch event fires.
+func (s *Server) UpdateWithOptions(ctx context.Context, in api.Object, subresource string, opts metav1.UpdateOptions) (api.Object, error) {
+	dry, err := dryRunAll(opts.DryRun, "UpdateOptions")
+	if err != nil {
+		return nil, err
+	}
 	r, err := api.For(in)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
@@ -52,7 +67,21 @@ func (s *Server) Update(ctx context.Context, in api.Object, subresource string) 
 	}
 	obj := copyForUpdate(in, old, subresource)
 	obj.SetNamespace(ns)
-	return s.updateLocked(r, key, old, obj, subresource)
+	return s.updateLocked(r, key, old, obj, subresource, dry)
+}
+
+// dryRunAll reads the DryRun field of kind (UpdateOptions, PatchOptions):
+// empty for a real write, ["All"] for a dry run; any other value is
+// invalid, as in Kubernetes' metav1 validation.
+func dryRunAll(dryRun []string, kind string) (bool, error) {
+	if len(dryRun) == 0 {
+		return false, nil
+	}
+	if len(dryRun) == 1 && dryRun[0] == metav1.DryRunAll {
+		return true, nil
+	}
+	return false, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: kind}, "", field.ErrorList{
+		field.NotSupported(field.NewPath("dryRun"), dryRun, []string{metav1.DryRunAll})})
 }
 
 // copyForUpdate returns the private copy of in that an update works on. A
@@ -87,8 +116,10 @@ func copyForUpdate(in, old api.Object, subresource string) api.Object {
 
 // updateLocked writes obj over old, stored at key. s.mu must be held; obj
 // is owned by the call. Name and namespace cannot change in an update
-// (validation rejects it before the write), so key is obj's key too.
-func (s *Server) updateLocked(r *api.Resource, key string, old, obj api.Object, subresource string) (api.Object, error) {
+// (validation rejects it before the write), so key is obj's key too. A dry
+// run goes through every check and returns what the write would, but
+// writes nothing and releases nothing.
+func (s *Server) updateLocked(r *api.Resource, key string, old, obj api.Object, subresource string, dryRun bool) (api.Object, error) {
 	if obj.GetUID() != "" && obj.GetUID() != old.GetUID() {
 		return nil, apierrors.NewConflict(r.GroupResource(), obj.GetName(),
 			fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", obj.GetUID(), old.GetUID()))
@@ -140,6 +171,14 @@ func (s *Server) updateLocked(r *api.Resource, key string, old, obj api.Object, 
 	if unchanged(old, obj, subresource) {
 		// A no-op write changes nothing, not even the resourceVersion.
 		return old, nil
+	}
+	if dryRun {
+		if finalized(obj) {
+			// The write would delete the object; a dry run answers with
+			// the stored state, as Kubernetes' dry-run storage does.
+			return old, nil
+		}
+		return obj, nil
 	}
 	oldRev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
 	if finalized(obj) {
