@@ -119,30 +119,41 @@ func ReadProcMemory(pid int) (ProcMemory, error) {
 	return m, nil
 }
 
-// gcLine matches a GODEBUG=gctrace=1 line's heap figures: heap at GC
-// start -> at GC end -> live, the goal, and the goroutine stacks.
-var gcLine = regexp.MustCompile(`(\d+)->(\d+)->(\d+) MB, (\d+) MB goal, (\d+) MB stacks`)
+// gcLine matches a GODEBUG=gctrace=1 line's CPU and heap figures: the CPU
+// times of its phases (stop-the-world sweep termination, assist /
+// background / idle marking, mark termination), the heap at GC start ->
+// at GC end -> live, the goal, and the goroutine stacks.
+var gcLine = regexp.MustCompile(`([\d.]+)\+([\d.]+)/([\d.]+)/([\d.]+)\+([\d.]+) ms cpu, (\d+)->(\d+)->(\d+) MB, (\d+) MB goal, (\d+) MB stacks`)
 
-// GCStats is what the last GODEBUG=gctrace=1 line of a log says.
+// GCStats is what the GODEBUG=gctrace=1 lines of a log say.
 type GCStats struct {
-	Cycles   int // gc lines in the log
-	LiveMB   int // heap marked live by the last cycle
-	GoalMB   int // heap goal of the last cycle
-	StacksMB int // goroutine stacks scanned by the last cycle
+	Cycles   int           // gc lines in the log
+	CPU      time.Duration // CPU time of all the cycles, idle-time marking included
+	LiveMB   int           // heap marked live by the last cycle
+	GoalMB   int           // heap goal of the last cycle
+	StacksMB int           // goroutine stacks scanned by the last cycle
 }
 
-// LastGC reads the last GODEBUG=gctrace=1 line of log. ok is false when
-// there is none.
+// LastGC reads the GODEBUG=gctrace=1 lines of log: their number and CPU
+// time, and the last one's heap figures. ok is false when there is none.
 func LastGC(log string) (st GCStats, ok bool) {
 	all := gcLine.FindAllStringSubmatch(log, -1)
 	if len(all) == 0 {
 		return st, false
 	}
+	var ms float64
+	for _, m := range all {
+		for _, f := range m[1:6] {
+			v, _ := strconv.ParseFloat(f, 64)
+			ms += v
+		}
+	}
 	last := all[len(all)-1]
 	st.Cycles = len(all)
-	st.LiveMB, _ = strconv.Atoi(last[3])
-	st.GoalMB, _ = strconv.Atoi(last[4])
-	st.StacksMB, _ = strconv.Atoi(last[5])
+	st.CPU = time.Duration(ms * float64(time.Millisecond)).Round(time.Microsecond)
+	st.LiveMB, _ = strconv.Atoi(last[8])
+	st.GoalMB, _ = strconv.Atoi(last[9])
+	st.StacksMB, _ = strconv.Atoi(last[10])
 	return st, true
 }
 

@@ -106,7 +106,8 @@ time=x level=INFO msg=hello
 gc 2 @0.022s 5%: 0.019+9.9+0.004 ms clock, 0.039+2.4/0.68/0.27+0.009 ms cpu, 40->51->37 MB, 52 MB goal, 3 MB stacks, 0 MB globals, 2 P
 `
 	st, ok := LastGC(log)
-	if want := (GCStats{Cycles: 2, LiveMB: 37, GoalMB: 52, StacksMB: 3}); !ok || st != want {
+	// CPU: 0.048+0.52+0.41+0.31+0.010 + 0.039+2.4+0.68+0.27+0.009 ms.
+	if want := (GCStats{Cycles: 2, CPU: 4696 * time.Microsecond, LiveMB: 37, GoalMB: 52, StacksMB: 3}); !ok || st != want {
 		t.Fatalf("LastGC = %+v, %v; want %+v, true", st, ok, want)
 	}
 	if _, ok := LastGC("no gc here"); ok {

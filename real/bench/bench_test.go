@@ -404,13 +404,16 @@ func benchMemory(b *testing.B, kind agentKind) {
 		b.StartTimer()
 	}
 	b.StopTimer()
+	agentCPU, srvCPU := c.cpu(b)
+	b.Logf("CPU since start: node %s (+ %s in its child processes), server %s", agentCPU.Self, agentCPU.Children, srvCPU.Self)
 	b.Logf("load average at end: %s", loadAvg())
 	b.Logf("1 node, %d pods: server VmRSS %s (VmHWM %s, anon %s, file %s); node VmRSS %s (VmHWM %s, anon %s, file %s)", memPods,
 		MiB(srv.VmRSS), MiB(srv.VmHWM), MiB(srv.RssAnon), MiB(srv.RssFile),
 		MiB(node.VmRSS), MiB(node.VmHWM), MiB(node.RssAnon), MiB(node.RssFile))
 	for _, p := range []*proc{c.server, c.agent} {
 		if st, ok := LastGC(p.log()); ok {
-			b.Logf("%s: %d GC cycles; the last: live heap %d MB, goal %d MB, goroutine stacks %d MB", p.name, st.Cycles, st.LiveMB, st.GoalMB, st.StacksMB)
+			b.Logf("%s: %d GC cycles, %s of CPU; the last: live heap %d MB, goal %d MB, goroutine stacks %d MB", p.name, st.Cycles,
+				st.CPU.Round(time.Millisecond), st.LiveMB, st.GoalMB, st.StacksMB)
 		}
 	}
 	b.ReportMetric(float64(srv.VmRSS)/(1<<20), "server-rss-MiB")
