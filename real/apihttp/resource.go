@@ -349,10 +349,8 @@ func (h *handler) update(w http.ResponseWriter, req *http.Request, info *request
 	if derr != nil {
 		return derr
 	}
-	if dry, err := dryRun(req); err != nil || dry {
-		if err == nil {
-			err = apierrors.NewBadRequest("dryRun is not supported for updates by drydock")
-		}
+	dry, err := dryRun(req)
+	if err != nil {
 		return err
 	}
 	out, err := h.negotiate(req, false)
@@ -366,11 +364,19 @@ func (h *handler) update(w http.ResponseWriter, req *http.Request, info *request
 	if err := h.admitNodePodStatus(req.Context(), user, info, ao); err != nil {
 		return err
 	}
-	updated, err := h.cfg.Server.Update(req.Context(), ao, info.sub)
+	fieldManager := req.URL.Query().Get("fieldManager")
+	uopts := metav1.UpdateOptions{FieldManager: fieldManager}
+	copts := metav1.CreateOptions{FieldManager: fieldManager}
+	if dry {
+		// Checked and answered as the write would be; nothing is stored.
+		uopts.DryRun = []string{metav1.DryRunAll}
+		copts.DryRun = uopts.DryRun
+	}
+	updated, err := h.cfg.Server.UpdateWithOptions(req.Context(), ao, info.sub, uopts)
 	if apierrors.IsNotFound(err) && info.sub == "" && createOnUpdate[info.r] && ao.GetResourceVersion() == "" {
 		// Like Kubernetes' strategies for these types, a PUT of a missing
 		// object creates it.
-		created, err := h.cfg.Server.Create(req.Context(), ao, metav1.CreateOptions{FieldManager: req.URL.Query().Get("fieldManager")})
+		created, err := h.cfg.Server.Create(req.Context(), ao, copts)
 		if err != nil {
 			return err
 		}
@@ -547,10 +553,8 @@ func (h *handler) patch(w http.ResponseWriter, req *http.Request, info *requestI
 	if err != nil {
 		return err
 	}
-	if dry, err := dryRun(req); err != nil || dry {
-		if err == nil {
-			err = apierrors.NewBadRequest("dryRun is not supported for patches by drydock")
-		}
+	dry, err := dryRun(req)
+	if err != nil {
 		return err
 	}
 	out, err := h.negotiate(req, false)
@@ -568,7 +572,11 @@ func (h *handler) patch(w http.ResponseWriter, req *http.Request, info *requestI
 	if data, err = h.admitNodePatch(user, info, cur, pt, data); err != nil {
 		return err
 	}
-	patched, err := h.cfg.Server.Patch(req.Context(), info.r, info.ns, info.name, pt, data, info.sub)
+	popts := metav1.PatchOptions{FieldManager: req.URL.Query().Get("fieldManager")}
+	if dry {
+		popts.DryRun = []string{metav1.DryRunAll}
+	}
+	patched, err := h.cfg.Server.PatchWithOptions(req.Context(), info.r, info.ns, info.name, pt, data, info.sub, popts)
 	if err != nil {
 		return err
 	}
@@ -718,8 +726,12 @@ func (h *handler) deleteCollection(w http.ResponseWriter, req *http.Request, inf
 	if err != nil {
 		return err
 	}
-	if len(opts.DryRun) > 0 {
-		return apierrors.NewBadRequest("dryRun is not supported for deletecollection by drydock")
+	dry := false
+	for _, d := range opts.DryRun {
+		if d != metav1.DryRunAll {
+			return apierrors.NewBadRequest(fmt.Sprintf("dryRun: unsupported value %q, supported values: \"All\"", d))
+		}
+		dry = true
 	}
 	objs, rv, err := h.cfg.Server.List(req.Context(), info.r, info.ns, metav1.ListOptions{LabelSelector: lopts.LabelSelector, FieldSelector: lopts.FieldSelector})
 	if err != nil {
@@ -727,6 +739,12 @@ func (h *handler) deleteCollection(w http.ResponseWriter, req *http.Request, inf
 	}
 	l := &list{TypeMeta: metav1.TypeMeta{Kind: info.r.ListKind, APIVersion: info.r.APIVersion()}, ListMeta: metav1.ListMeta{ResourceVersion: rv}}
 	for _, o := range objs {
+		if dry {
+			// As a dry-run delete of one object: the objects that would
+			// be deleted, as they stand; nothing changes.
+			l.Items = append(l.Items, withTypeMeta(o))
+			continue
+		}
 		after, _, err := h.cfg.Server.Delete(req.Context(), info.r, o.GetNamespace(), o.GetName(), opts)
 		if apierrors.IsNotFound(err) {
 			continue
