@@ -25,7 +25,16 @@ const (
 // bound to a node are deleted gracefully (the kubelet stops them and then
 // deletes with grace 0); namespaces are finalized by the namespace controller.
 // It returns the object as it stands after the call and whether it is gone.
+//
+// With DryRun ["All"] every check runs and the answer is what the delete
+// would answer (the stored object for an immediate delete, the object with
+// its deletionTimestamp for a graceful or finalizer delete), but nothing is
+// written and no address is released.
 func (s *Server) Delete(ctx context.Context, r *api.Resource, ns, name string, opts metav1.DeleteOptions) (api.Object, bool, error) {
+	dry, err := dryRunAll(opts.DryRun, "DeleteOptions")
+	if err != nil {
+		return nil, false, err
+	}
 	if !r.Namespaced {
 		ns = ""
 	}
@@ -69,6 +78,9 @@ func (s *Server) Delete(ctx context.Context, r *api.Resource, ns, name string, o
 	}
 	_, isNS := old.(*corev1.Namespace)
 	if !graceful && len(finalizers) == 0 && !isNS {
+		if dry {
+			return old, true, nil
+		}
 		rev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
 		// Like Kubernetes, answer with the last state at the deletion's
 		// revision (what watchers see in DELETED), not the previous one.
@@ -105,6 +117,9 @@ func (s *Server) Delete(ctx context.Context, r *api.Resource, ns, name string, o
 	if p, ok := obj.(*corev1.Pod); ok && !graceful && p.Spec.NodeName != "" {
 		g := int64(0)
 		p.DeletionGracePeriodSeconds = &g
+	}
+	if dry {
+		return obj, finalized(obj), nil
 	}
 	rev, _ := strconv.ParseInt(old.GetResourceVersion(), 10, 64)
 	if finalized(obj) {

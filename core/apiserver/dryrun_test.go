@@ -309,3 +309,68 @@ func TestDryRunPodStatus(t *testing.T) {
 	}
 	u.check(t)
 }
+
+// TestDryRunDelete: a dry-run delete answers what the delete would (the
+// object for an immediate delete, with gone; the deletionTimestamp of a
+// graceful or foreground delete) and writes nothing; a bad value is 422.
+func TestDryRunDelete(t *testing.T) {
+	dry := metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}
+	fg := metav1.DeletePropagationForeground
+	dryFg := metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}, PropagationPolicy: &fg}
+	tests := []struct {
+		name     string
+		res      *api.Resource
+		setup    func(h *harness.Harness)
+		opts     metav1.DeleteOptions
+		wantGone bool
+		wantTS   bool
+	}{
+		{name: "unbound pod, immediate", res: api.Pods, opts: dry, wantGone: true,
+			setup: func(h *harness.Harness) { h.Create(pod("x")) }},
+		{name: "bound pod, graceful", res: api.Pods, opts: dry, wantTS: true,
+			setup: func(h *harness.Harness) {
+				h.Create(pod("x"))
+				if err := h.API.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "default"},
+					Target: corev1.ObjectReference{Kind: "Node", Name: "n1"}}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		{name: "deployment, foreground", res: api.Deployments, opts: dryFg, wantTS: true,
+			setup: func(h *harness.Harness) { h.Create(deployment("x", 1)) }},
+		{name: "service, immediate", res: api.Services, opts: dry, wantGone: true,
+			setup: func(h *harness.Harness) {
+				h.Create(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "default"},
+					Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Port: 80}}}})
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := harness.New(t)
+			tt.setup(h)
+			u := watchUntouched(t, h, tt.res, "default", "x")
+			got, gone, err := h.API.Delete(ctx, tt.res, "default", "x", tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gone != tt.wantGone || (got.GetDeletionTimestamp() != nil) != tt.wantTS {
+				t.Errorf("gone %v, deletionTimestamp %v; want gone %v, timestamp %v", gone, got.GetDeletionTimestamp(), tt.wantGone, tt.wantTS)
+			}
+			if got.GetResourceVersion() != u.before.GetResourceVersion() {
+				t.Errorf("answer's resourceVersion %s, stored %s", got.GetResourceVersion(), u.before.GetResourceVersion())
+			}
+			u.check(t)
+			if svc, ok := u.before.(*corev1.Service); ok {
+				other := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "y", Namespace: "default"},
+					Spec: corev1.ServiceSpec{ClusterIP: svc.Spec.ClusterIP, Ports: []corev1.ServicePort{{Port: 80}}}}
+				if _, err := h.API.Create(ctx, other, metav1.CreateOptions{}); code(err) != http.StatusUnprocessableEntity {
+					t.Errorf("the dry run released the ClusterIP: create with it gave %v", err)
+				}
+			}
+		})
+	}
+	h := harness.New(t)
+	h.Create(pod("x"))
+	if _, _, err := h.API.Delete(ctx, api.Pods, "default", "x", metav1.DeleteOptions{DryRun: []string{"Some"}}); code(err) != http.StatusUnprocessableEntity {
+		t.Errorf("dryRun [Some]: %v, want 422", err)
+	}
+}

@@ -125,6 +125,15 @@ func TestDryRunWrites(t *testing.T) {
 		{name: "bad dryRun value on put", method: "PUT", path: deploy + "?dryRun=All&dryRun=x", body: func(string) string {
 			return mustJSON(t, testDeployment("web", 4))
 		}, code: 400},
+		{name: "scale put", method: "PUT", path: deploy + "/scale?dryRun=All", body: func(string) string {
+			return `{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web","namespace":"default"},"spec":{"replicas":7}}`
+		}, code: 200, contains: []string{`"kind":"Scale"`, `"spec":{"replicas":7}`}},
+		{name: "scale patch", method: "PATCH", path: deploy + "/scale?dryRun=All", ctype: merge, body: func(string) string {
+			return `{"spec":{"replicas":7}}`
+		}, code: 200, contains: []string{`"kind":"Scale"`, `"spec":{"replicas":7}`}},
+		{name: "scale bad dryRun value", method: "PATCH", path: deploy + "/scale?dryRun=Some", ctype: merge, body: func(string) string {
+			return `{"spec":{"replicas":7}}`
+		}, code: 400},
 		{name: "delete collection", method: "DELETE", path: "/api/v1/namespaces/default/pods?dryRun=All", code: 200,
 			contains: []string{`"kind":"PodList"`, `"name":"p1"`}},
 		{name: "delete collection bad dryRun", method: "DELETE", path: "/api/v1/namespaces/default/pods?dryRun=Yes", code: 400},

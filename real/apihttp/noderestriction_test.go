@@ -243,3 +243,35 @@ func TestNodePatchOfItsOwnNodeIsAdmitted(t *testing.T) {
 		t.Fatalf("node n1 after the patches: labels %v taints %v", n.Labels, n.Spec.Taints)
 	}
 }
+
+// A dry-run delete goes through NodeRestriction like a real one: a node may
+// not even ask what deleting another node's pod would do; its own pod's
+// answer carries the deletionTimestamp and nothing is written.
+func TestNodeDryRunDelete(t *testing.T) {
+	var e *env
+	az, err := auth.NewAuthorizer(auth.AuthorizerConfig{Get: func(ctx context.Context, r *api.Resource, ns, name string) (api.Object, error) {
+		return e.api.Get(ctx, r, ns, name)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = newEnv(t, apihttp.Config{Authenticator: nodeHeaderAuth{}, Authorizer: az}, 0)
+	for _, n := range []string{"n1", "n2"} {
+		p := testPod("on-" + n)
+		p.Spec.NodeName = n
+		e.create(p)
+	}
+	if r := e.do("DELETE", "/api/v1/namespaces/default/pods/on-n2?dryRun=All", "", "X-User", "system:node:n1"); r.code != http.StatusForbidden {
+		t.Errorf("node n1's dry-run delete of n2's pod: %d %s, want 403", r.code, r.body)
+	}
+	r := e.do("DELETE", "/api/v1/namespaces/default/pods/on-n1?dryRun=All", "", "X-User", "system:node:n1")
+	if r.code != http.StatusOK || !strings.Contains(string(r.body), `"deletionTimestamp"`) {
+		t.Errorf("node n1's dry-run delete of its own pod: %d %s, want 200 with a deletionTimestamp", r.code, r.body)
+	}
+	for _, name := range []string{"on-n1", "on-n2"} {
+		cur, err := e.api.Get(context.Background(), api.Pods, "default", name)
+		if err != nil || cur.GetDeletionTimestamp() != nil {
+			t.Errorf("%s after the dry runs: %v, deletionTimestamp %v", name, err, cur.GetDeletionTimestamp())
+		}
+	}
+}

@@ -672,17 +672,10 @@ func (h *handler) delete(w http.ResponseWriter, req *http.Request, info *request
 	if err != nil {
 		return err
 	}
-	dry, err := dryRun(req)
-	if err != nil {
+	// A dry run (opts.DryRun, from the query) goes through the same
+	// checks, NodeRestriction's included; the server writes nothing.
+	if _, err := dryRun(req); err != nil {
 		return err
-	}
-	if dry {
-		// A dry-run delete changes nothing and returns the object.
-		obj, err := h.cfg.Server.Get(req.Context(), info.r, info.ns, info.name)
-		if err != nil {
-			return err
-		}
-		return h.render(w, req, info.r, http.StatusOK, obj, out)
 	}
 	pod, err := h.nodePod(req.Context(), user, info, "delete")
 	if err != nil {

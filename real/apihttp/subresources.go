@@ -149,13 +149,22 @@ func (h *handler) getScale(w http.ResponseWriter, req *http.Request, info *reque
 	return nil
 }
 
-// scaleTo writes the replicas of want to the scaled object. Without a
-// resourceVersion in want the write is retried on conflicts, as
+// scaleTo writes the replicas of want to the scaled object (or, with
+// dryRun=All, answers what the write would give and writes nothing).
+// Without a resourceVersion in want the write is retried on conflicts, as
 // kube-apiserver's scale update is unconditional then.
 func (h *handler) scaleTo(req *http.Request, info *requestInfo, want *autoscalingv1.Scale) (*autoscalingv1.Scale, error) {
 	if want.Spec.Replicas < 0 {
 		return nil, apierrors.NewInvalid(schema.GroupKind{Group: "autoscaling", Kind: "Scale"}, info.name, field.ErrorList{
 			field.Invalid(field.NewPath("spec", "replicas"), want.Spec.Replicas, "must be greater than or equal to 0")})
+	}
+	dry, err := dryRun(req)
+	if err != nil {
+		return nil, err
+	}
+	var opts metav1.UpdateOptions
+	if dry {
+		opts.DryRun = []string{metav1.DryRunAll}
 	}
 	for attempt := 0; ; attempt++ {
 		cur, err := h.cfg.Server.Get(req.Context(), info.r, info.ns, info.name)
@@ -170,7 +179,7 @@ func (h *handler) scaleTo(req *http.Request, info *requestInfo, want *autoscalin
 			return nil, apierrors.NewConflict(info.r.GroupResource(), info.name,
 				fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
 		}
-		updated, err := h.cfg.Server.Update(req.Context(), withReplicas(cur, want.Spec.Replicas), "")
+		updated, err := h.cfg.Server.UpdateWithOptions(req.Context(), withReplicas(cur, want.Spec.Replicas), "", opts)
 		if apierrors.IsConflict(err) && want.ResourceVersion == "" && attempt < 10 {
 			continue
 		}
