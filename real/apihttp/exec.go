@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -72,30 +71,12 @@ func (h *handler) serveExec(w http.ResponseWriter, req *http.Request, info *requ
 	if err != nil {
 		return err
 	}
-	if pod.Spec.NodeName == "" {
-		return apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name))
+	kubelet, err := h.kubeletOf(req.Context(), pod, "pods/exec")
+	if err != nil {
+		return err
 	}
 	if p := pod.Status.Phase; p == corev1.PodSucceeded || p == corev1.PodFailed {
 		return apierrors.NewBadRequest(fmt.Sprintf("cannot exec into a container in a completed pod; current phase is %s", p))
-	}
-	nobj, err := h.cfg.Server.Get(req.Context(), api.Nodes, "", pod.Spec.NodeName)
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return apierrors.NewBadRequest(fmt.Sprintf("node %s for pod %s does not exist", pod.Spec.NodeName, pod.Name))
-		}
-		return err
-	}
-	node := nobj.(*corev1.Node)
-	host := nodeAddress(node)
-	if host == "" {
-		return apierrors.NewBadRequest(fmt.Sprintf("node %s has no address", node.Name))
-	}
-	kport := int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
-	if kport <= 0 {
-		kport = DefaultKubeletPort
-	}
-	if h.cfg.KubeletClient == nil {
-		return apierrors.NewServiceUnavailable("pods/exec: the API server has no kubelet client configured")
 	}
 	// The kubelet's parameters, as kube-apiserver sends them.
 	kq := url.Values{"command": cmd}
@@ -105,10 +86,9 @@ func (h *handler) serveExec(w http.ResponseWriter, req *http.Request, info *requ
 			kq.Set(name, "1")
 		}
 	}
-	port := strconv.Itoa(kport)
-	u := url.URL{Scheme: "https", Host: net.JoinHostPort(node.Name, port),
+	u := url.URL{Scheme: "https", Host: kubelet.host,
 		Path: "/exec/" + pod.Namespace + "/" + pod.Name + "/" + container, RawQuery: kq.Encode()}
-	ctx, cancel := context.WithCancel(auth.WithKubeletAddress(req.Context(), net.JoinHostPort(host, port)))
+	ctx, cancel := context.WithCancel(auth.WithKubeletAddress(req.Context(), kubelet.addr))
 	defer cancel()
 	kreq, err := http.NewRequestWithContext(ctx, req.Method, u.String(), nil)
 	if err != nil {
@@ -123,7 +103,7 @@ func (h *handler) serveExec(w http.ResponseWriter, req *http.Request, info *requ
 	// check are its own; a 101 answer's body is the connection.
 	resp, err := h.cfg.KubeletClient.Do(kreq)
 	if err != nil {
-		return apierrors.NewServiceUnavailable(fmt.Sprintf("the kubelet of node %s did not answer: %v", node.Name, err))
+		return apierrors.NewServiceUnavailable(fmt.Sprintf("the kubelet of node %s did not answer: %v", kubelet.node, err))
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		defer resp.Body.Close()

@@ -3,7 +3,6 @@ package apihttp
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/real/auth"
@@ -48,27 +46,9 @@ func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *reque
 	if err != nil {
 		return err
 	}
-	if pod.Spec.NodeName == "" {
-		return apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name))
-	}
-	nobj, err := h.cfg.Server.Get(req.Context(), api.Nodes, "", pod.Spec.NodeName)
+	kubelet, err := h.kubeletOf(req.Context(), pod, "pods/log")
 	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return apierrors.NewBadRequest(fmt.Sprintf("node %s for pod %s does not exist", pod.Spec.NodeName, pod.Name))
-		}
 		return err
-	}
-	node := nobj.(*corev1.Node)
-	host := nodeAddress(node)
-	if host == "" {
-		return apierrors.NewBadRequest(fmt.Sprintf("node %s has no address", node.Name))
-	}
-	kport := int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
-	if kport <= 0 {
-		kport = DefaultKubeletPort
-	}
-	if h.cfg.KubeletClient == nil {
-		return apierrors.NewServiceUnavailable("pods/log: the API server has no kubelet client configured")
 	}
 	kq := url.Values{}
 	for _, p := range logParams {
@@ -79,10 +59,9 @@ func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *reque
 	// The URL names the node, the context carries its address: the kubelet
 	// client verifies that whoever answers at the address is that node's
 	// kubelet, and pools connections per node (auth.NewKubeletClient).
-	port := strconv.Itoa(kport)
-	u := url.URL{Scheme: "https", Host: net.JoinHostPort(node.Name, port),
+	u := url.URL{Scheme: "https", Host: kubelet.host,
 		Path: "/containerLogs/" + pod.Namespace + "/" + pod.Name + "/" + container, RawQuery: kq.Encode()}
-	ctx, cancel := context.WithCancel(auth.WithKubeletAddress(req.Context(), net.JoinHostPort(host, port)))
+	ctx, cancel := context.WithCancel(auth.WithKubeletAddress(req.Context(), kubelet.addr))
 	defer cancel()
 	if h.cfg.Stop != nil {
 		go func() {
@@ -99,35 +78,12 @@ func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *reque
 	}
 	resp, err := h.cfg.KubeletClient.Do(kreq)
 	if err != nil {
-		return apierrors.NewServiceUnavailable(fmt.Sprintf("the kubelet of node %s did not answer: %v", node.Name, err))
+		return apierrors.NewServiceUnavailable(fmt.Sprintf("the kubelet of node %s did not answer: %v", kubelet.node, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		text := strings.TrimSpace(string(msg))
-		if text == "" {
-			text = resp.Status
-		}
-		code := resp.StatusCode
-		if code < 400 {
-			code = http.StatusInternalServerError
-		}
-		reason := metav1.StatusReasonInternalError
-		switch code {
-		case http.StatusBadRequest:
-			reason = metav1.StatusReasonBadRequest
-		case http.StatusNotFound:
-			reason = metav1.StatusReasonNotFound
-		case http.StatusForbidden:
-			reason = metav1.StatusReasonForbidden
-		case http.StatusUnauthorized:
-			reason = metav1.StatusReasonUnauthorized
-		case http.StatusServiceUnavailable:
-			reason = metav1.StatusReasonServiceUnavailable
-		}
 		// The kubelet's own message reaches the user, as with kube-apiserver.
-		return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: int32(code), Reason: reason,
-			Message: text, Details: &metav1.StatusDetails{Name: pod.Name, Kind: "pods"}}}
+		return kubeletError(resp, pod.Name)
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(http.StatusOK)
@@ -207,4 +163,39 @@ func nodeAddress(n *corev1.Node) string {
 		}
 	}
 	return ""
+}
+
+// kubeletRef is where a pod's kubelet is reached: host (node name and port)
+// is the URL host, addr (the Node's address and port) what is dialled.
+type kubeletRef struct {
+	node, host, addr string
+}
+
+// kubeletOf finds the kubelet of pod's node for the proxy named what
+// (pods/log, pods/exec), with kube-apiserver's errors when it cannot.
+func (h *handler) kubeletOf(ctx context.Context, pod *corev1.Pod, what string) (kubeletRef, error) {
+	if pod.Spec.NodeName == "" {
+		return kubeletRef{}, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name))
+	}
+	nobj, err := h.cfg.Server.Get(ctx, api.Nodes, "", pod.Spec.NodeName)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return kubeletRef{}, apierrors.NewBadRequest(fmt.Sprintf("node %s for pod %s does not exist", pod.Spec.NodeName, pod.Name))
+		}
+		return kubeletRef{}, err
+	}
+	node := nobj.(*corev1.Node)
+	host := nodeAddress(node)
+	if host == "" {
+		return kubeletRef{}, apierrors.NewBadRequest(fmt.Sprintf("node %s has no address", node.Name))
+	}
+	port := int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)
+	if port <= 0 {
+		port = DefaultKubeletPort
+	}
+	if h.cfg.KubeletClient == nil {
+		return kubeletRef{}, apierrors.NewServiceUnavailable(what + ": the API server has no kubelet client configured")
+	}
+	p := strconv.Itoa(port)
+	return kubeletRef{node: node.Name, host: net.JoinHostPort(node.Name, p), addr: net.JoinHostPort(host, p)}, nil
 }
