@@ -66,20 +66,38 @@ func (p *ServerPKI) KubeletHTTPClient() *http.Client {
 // The kubelet must present a certificate that chains to servingCAs, allows
 // server auth and has the subject CN system:node:NAME with O system:nodes;
 // its names and addresses are not consulted. cert, when not nil, is
-// presented to the kubelet. HTTP/1.1 only.
+// presented to the kubelet. HTTP/1.1 only; HTTPS only; redirects are
+// refused.
 func NewKubeletClient(servingCAs *x509.CertPool, cert *tls.Certificate) *http.Client {
 	base := &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}}
 	if cert != nil {
 		base.Certificates = []tls.Certificate{*cert}
 	}
 	d := &kubeletDialer{base: base, roots: servingCAs, dialer: &net.Dialer{Timeout: kubeletDialTimeout, KeepAlive: 30 * time.Second}}
-	return &http.Client{Transport: &http.Transport{
-		Proxy:               nil,
-		DialTLSContext:      d.dialTLS,
-		IdleConnTimeout:     90 * time.Second,
-		MaxIdleConnsPerHost: 4,
-	}}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:          nil,
+			DialTLSContext: d.dialTLS,
+			// Every kubelet request is HTTPS through dialTLS; a plain one
+			// would be dialled by name with no identity check.
+			DialContext: func(_ context.Context, _, hostPort string) (net.Conn, error) {
+				return nil, fmt.Errorf("kubelet client: %s: only HTTPS is used towards kubelets", hostPort)
+			},
+			IdleConnTimeout:     90 * time.Second,
+			MaxIdleConnsPerHost: 4,
+		},
+		// A kubelet's redirects are not followed, as kube-apiserver's
+		// kubelet proxies refuse them (CVE-2020-8559): a redirect would
+		// send the API server, its answer relayed to the user, wherever a
+		// compromised node names.
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return errKubeletRedirect
+		},
+	}
 }
+
+// errKubeletRedirect is what a kubelet's redirect fails with.
+var errKubeletRedirect = errors.New("kubelet client: redirects from a kubelet are not followed")
 
 type kubeletDialer struct {
 	base   *tls.Config

@@ -246,3 +246,49 @@ func TestKubeletClientConnectionsPerNode(t *testing.T) {
 		}
 	})
 }
+
+// TestKubeletClientRefusesRedirects: a kubelet's redirect is not followed
+// (kube-apiserver's kubelet proxies refuse them: CVE-2020-8559), neither to
+// plain HTTP elsewhere (dialled by name, with no address from the context
+// and no certificate check at all) nor back to the node itself.
+func TestKubeletClientRefusesRedirects(t *testing.T) {
+	e := newKubeletEnv(t)
+	var elsewhere atomic.Int32
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		io.WriteString(w, "internal secret")
+	}))
+	t.Cleanup(plain.Close)
+	for _, tc := range []struct {
+		name, location string
+	}{
+		{"plain HTTP elsewhere", plain.URL + "/internal"},
+		{"the node itself", "/containerLogs/kube-system/other/c"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var followed atomic.Int32
+			cert := nodeServing(t, e.servingCA, "n1")
+			k := &fakeKubelet{}
+			k.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/containerLogs/default/p/c" {
+					followed.Add(1)
+					io.WriteString(w, "followed")
+					return
+				}
+				http.Redirect(w, r, tc.location, http.StatusFound)
+			}))
+			k.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+			k.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			k.srv.StartTLS()
+			t.Cleanup(k.srv.Close)
+			elsewhere.Store(0)
+			body, err := e.get(k, "n1")
+			if err == nil || !strings.Contains(err.Error(), "redirect") {
+				t.Errorf("got %q, %v; want an error refusing the redirect", body, err)
+			}
+			if n := elsewhere.Load() + followed.Load(); n != 0 {
+				t.Errorf("the redirect was followed (%d requests reached its target)", n)
+			}
+		})
+	}
+}
