@@ -25,17 +25,14 @@ var upgradeHeaders = []string{"Connection", "Upgrade", "X-Stream-Protocol-Versio
 	"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Origin"}
 
 // queryBool reads a PodExecOptions boolean as Kubernetes' query conversion
-// does: absent, "", "false" and "0" are false, anything else true.
+// does: absent, "false" (any case) and "0" are false, anything else
+// (also an empty value, ?stdin) true.
 func queryBool(q url.Values, name string) bool {
-	v, ok := q[name]
-	if !ok || len(v) == 0 {
+	v := q[name]
+	if len(v) == 0 {
 		return false
 	}
-	switch strings.ToLower(v[0]) {
-	case "", "false", "0":
-		return false
-	}
-	return true
+	return v[0] != "0" && !strings.EqualFold(v[0], "false")
 }
 
 // serveExec serves pods/{name}/exec (GET or POST with an upgrade to SPDY/3.1
