@@ -144,6 +144,11 @@ func (r *Runtime) ExecInContainer(ctx context.Context, namespace, pod, container
 	if stderr == nil {
 		stderr = io.Discard
 	}
+	// Once the caller's stream fails (kubectl went away), output is read
+	// and dropped: containerd's copier would stop reading, the pipe fill
+	// and the process block on its next write for ever. As in Kubernetes,
+	// the process itself runs on until it ends.
+	stdout, stderr = &drainOnError{w: stdout}, &drainOnError{w: stderr}
 	opts := []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
 	if eio.TTY {
 		opts = []cio.Opt{cio.WithStreams(stdin, stdout, nil), cio.WithTerminal}
@@ -182,9 +187,6 @@ func (r *Runtime) ExecInContainer(ctx context.Context, namespace, pod, container
 		case <-stdinDone:
 			stdinDone = nil
 			_ = p.CloseIO(sctx, client.WithStdinCloser)
-		case <-stdinDone:
-			stdinDone = nil
-			_ = p.CloseIO(sctx, client.WithStdinCloser)
 		case sz, ok := <-resize:
 			if !ok {
 				resize = nil
@@ -202,6 +204,25 @@ func (r *Runtime) ExecInContainer(ctx context.Context, namespace, pod, container
 			return 0, errors.New("exec: the runtime is closing")
 		}
 	}
+}
+
+// drainOnError passes writes on to w until one fails, then accepts and
+// drops everything.
+type drainOnError struct {
+	mu     sync.Mutex
+	w      io.Writer
+	failed bool
+}
+
+func (d *drainOnError) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.failed {
+		if _, err := d.w.Write(p); err != nil {
+			d.failed = true
+		}
+	}
+	return len(p), nil
 }
 
 // eofReader closes done when r's stream ends (EOF or an error).

@@ -69,6 +69,19 @@ func TestExecInContainer(t *testing.T) {
 		})
 	}
 
+	t.Run("output after the caller's stream fails is drained", func(t *testing.T) {
+		// 1 MB of output to a writer that fails at once: the process must
+		// still run to its end instead of blocking on a full pipe.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		code, err := f.rt.ExecInContainer(ctx, sb.Namespace, sb.Name, "main",
+			[]string{"sh", "-c", "head -c 1000000 /dev/zero; echo done >&2; exit 4"},
+			containerd.ExecIO{Stdout: failingWriter{}, Stderr: failingWriter{}})
+		if err != nil || code != 4 {
+			t.Fatalf("code %d, err %v; want 4 and no error", code, err)
+		}
+	})
+
 	t.Run("cancelled context kills the process", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var out testsync.Buffer
@@ -137,3 +150,8 @@ func (r *blockingReader) Read([]byte) (int, error) {
 	<-r.ctx.Done()
 	return 0, io.EOF
 }
+
+// failingWriter fails every write, as a stream to a client that went away.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("connection closed") }
