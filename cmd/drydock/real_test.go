@@ -97,7 +97,7 @@ func TestTokenCreateListDelete(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	re := regexp.MustCompile(`^drydock node --server https://192\.0\.2\.10:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} --ca-cert-hash (sha256:[0-9a-f]{64}) --name NODE\n$`)
+	re := regexp.MustCompile(`^drydock-node --server https://192\.0\.2\.10:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} --ca-cert-hash (sha256:[0-9a-f]{64}) --name NODE\n$`)
 	m := re.FindStringSubmatch(out)
 	if m == nil || m[1] != pki.CA.Hash() {
 		t.Fatalf("join command %q (CA hash %s)", out, pki.CA.Hash())

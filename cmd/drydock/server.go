@@ -60,7 +60,7 @@ valid for 24 hours (bootstrap-tokens; more with 'drydock token create') and,
 unless --etcd-servers is given, an embedded etcd (etcd/). It logs the command
 that joins a node:
 
-  drydock node --server https://ADDR:6443 --token TOKEN --ca-cert-hash sha256:HASH --name NODE
+  drydock-node --server https://ADDR:6443 --token TOKEN --ca-cert-hash sha256:HASH --name NODE
 
 Use the cluster with kubectl --kubeconfig DATA-DIR/admin.kubeconfig.
 SIGTERM or SIGINT shuts it down gracefully. Logs go to stderr.`,

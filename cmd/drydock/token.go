@@ -128,5 +128,5 @@ func joinCommand(dataDir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("drydock node --server %s --token %s --ca-cert-hash %s --name NODE", cl.Server, tokenPlaceholder, auth.CertHash(ca)), nil
+	return fmt.Sprintf("drydock-node --server %s --token %s --ca-cert-hash %s --name NODE", cl.Server, tokenPlaceholder, auth.CertHash(ca)), nil
 }

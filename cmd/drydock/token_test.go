@@ -25,7 +25,7 @@ func TestTokenJoinCommandWithPercentInURL(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	re := regexp.MustCompile(`^drydock node --server https://\[fe80::1%25eth0\]:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} --ca-cert-hash sha256:[0-9a-f]{64} --name NODE\n$`)
+	re := regexp.MustCompile(`^drydock-node --server https://\[fe80::1%25eth0\]:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} --ca-cert-hash sha256:[0-9a-f]{64} --name NODE\n$`)
 	if !re.MatchString(out) {
 		t.Fatalf("join command %q", out)
 	}

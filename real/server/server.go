@@ -420,7 +420,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		"adminKubeconfig", s.AdminKubeconfig(), "caCertHash", pki.CA.Hash())
 	if s.token != "" {
 		s.log.Info("created a bootstrap token (valid 24h); join nodes with",
-			"command", fmt.Sprintf("drydock node --server %s --token %s --ca-cert-hash %s --name NODE", s.URL(), s.token, pki.CA.Hash()))
+			"command", fmt.Sprintf("drydock-node --server %s --token %s --ca-cert-hash %s --name NODE", s.URL(), s.token, pki.CA.Hash()))
 	}
 	close(s.ready)
 
