@@ -14,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/drydock-sim/drydock/core/api"
 	"github.com/drydock-sim/drydock/real/auth"
 )
 
@@ -59,16 +58,7 @@ func (h *handler) serveExec(w http.ResponseWriter, req *http.Request, info *requ
 	if !isUpgrade(req) {
 		return apierrors.NewBadRequest("Upgrade request required")
 	}
-	obj, err := h.cfg.Server.Get(req.Context(), api.Pods, info.ns, info.name)
-	if err != nil {
-		return err
-	}
-	pod := obj.(*corev1.Pod)
-	container, err := logContainer(pod, q.Get("container"))
-	if err != nil {
-		return err
-	}
-	kubelet, err := h.kubeletOf(req.Context(), pod, "pods/exec")
+	pod, container, kubelet, err := h.containerOnNode(req.Context(), info, q.Get("container"), "pods/exec")
 	if err != nil {
 		return err
 	}

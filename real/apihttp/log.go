@@ -37,16 +37,7 @@ func (h *handler) serveLog(w http.ResponseWriter, req *http.Request, info *reque
 			}
 		}
 	}
-	obj, err := h.cfg.Server.Get(req.Context(), api.Pods, info.ns, info.name)
-	if err != nil {
-		return err
-	}
-	pod := obj.(*corev1.Pod)
-	container, err := logContainer(pod, q.Get("container"))
-	if err != nil {
-		return err
-	}
-	kubelet, err := h.kubeletOf(req.Context(), pod, "pods/log")
+	pod, container, kubelet, err := h.containerOnNode(req.Context(), info, q.Get("container"), "pods/log")
 	if err != nil {
 		return err
 	}
@@ -169,6 +160,25 @@ func nodeAddress(n *corev1.Node) string {
 // is the URL host, addr (the Node's address and port) what is dialled.
 type kubeletRef struct {
 	node, host, addr string
+}
+
+// containerOnNode reads the pod of info, picks its container (named, or
+// the only one) and finds its node's kubelet, for the proxy named what.
+func (h *handler) containerOnNode(ctx context.Context, info *requestInfo, name, what string) (*corev1.Pod, string, kubeletRef, error) {
+	obj, err := h.cfg.Server.Get(ctx, api.Pods, info.ns, info.name)
+	if err != nil {
+		return nil, "", kubeletRef{}, err
+	}
+	pod := obj.(*corev1.Pod)
+	container, err := logContainer(pod, name)
+	if err != nil {
+		return nil, "", kubeletRef{}, err
+	}
+	kubelet, err := h.kubeletOf(ctx, pod, what)
+	if err != nil {
+		return nil, "", kubeletRef{}, err
+	}
+	return pod, container, kubelet, nil
 }
 
 // kubeletOf finds the kubelet of pod's node for the proxy named what
