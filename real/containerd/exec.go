@@ -178,8 +178,22 @@ func (r *Runtime) ExecInContainer(ctx context.Context, namespace, pod, container
 			if err != nil {
 				return 0, fmt.Errorf("exec: %w", err)
 			}
-			// Delete waits for the output to be copied (the deferred
-			// Delete then finds nothing to do).
+			// All output first: Delete cancels the copy and closes our
+			// FIFO ends, dropping what the shim has written but the copy
+			// has not yet read (kubectl then lost the last stderr line).
+			// As containerd's CRI does, wait for the streams to end; a
+			// background child still holding them keeps the exec open
+			// until it exits or the caller goes.
+			ioDone := make(chan struct{})
+			go func() {
+				p.IO().Wait()
+				close(ioDone)
+			}()
+			select {
+			case <-ioDone:
+			case <-ctx.Done():
+			}
+			// The deferred Delete then finds nothing to do.
 			if _, err := p.Delete(sctx); err != nil {
 				return int(code), fmt.Errorf("exec: %w", err)
 			}
